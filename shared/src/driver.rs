@@ -1,0 +1,1 @@
+//! Local driver (in progress).

@@ -1,0 +1,18 @@
+//! shifter's core: the rollout plan and health verdicts (pure), the use cases (generic over small ports), the
+//! AWS adapters that implement the ports, and an in-memory fake of AWS that enforces its alias rules.
+
+pub mod aws;
+pub mod domain;
+pub mod driver;
+pub mod error;
+pub mod fake;
+pub mod health;
+pub mod notification;
+pub mod plan;
+pub mod ports;
+pub mod request;
+pub mod rollout;
+pub mod time;
+pub mod usecase;
+
+pub use error::{Error, Result};

@@ -1,0 +1,144 @@
+//! The notification schema: one JSON message per lifecycle event, published to SNS with a Subject and the
+//! MessageAttributes `eventType`, `functionName` and `alias`, so subscribers can filter.
+
+use serde::{Deserialize, Serialize};
+
+use crate::rollout::Rollout;
+use crate::time::rfc3339_now;
+
+pub const NOTIFICATION_SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    RolloutStarted,
+    TrafficShifted,
+    HookSucceeded,
+    HookFailed,
+    RolloutSucceeded,
+    RolledBack,
+    RolloutFailed,
+    /// The rollback itself failed: the alias may still be weighted. Someone must look now.
+    RollbackFailed,
+}
+
+impl EventType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::RolloutStarted => "RolloutStarted",
+            EventType::TrafficShifted => "TrafficShifted",
+            EventType::HookSucceeded => "HookSucceeded",
+            EventType::HookFailed => "HookFailed",
+            EventType::RolloutSucceeded => "RolloutSucceeded",
+            EventType::RolledBack => "RolledBack",
+            EventType::RolloutFailed => "RolloutFailed",
+            EventType::RollbackFailed => "RollbackFailed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HookPhase {
+    PreTraffic,
+    PostTraffic,
+}
+
+impl HookPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPhase::PreTraffic => "preTraffic",
+            HookPhase::PostTraffic => "postTraffic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notification {
+    pub schema_version: u32,
+    pub event_type: EventType,
+    pub rollout_id: String,
+    pub function_name: String,
+    pub alias: String,
+    pub current_version: String,
+    pub target_version: String,
+    pub strategy: String,
+    /// The target version's share of the alias after this event, in percent (0-100).
+    pub weight_percent: f64,
+    pub steps_done: usize,
+    pub step_count: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<HookPhase>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// RFC 3339, UTC.
+    pub time: String,
+}
+
+impl Notification {
+    pub fn new(event_type: EventType, rollout: &Rollout) -> Self {
+        Notification {
+            schema_version: NOTIFICATION_SCHEMA_VERSION,
+            event_type,
+            rollout_id: rollout.rollout_id.clone(),
+            function_name: rollout.function_name.clone(),
+            alias: rollout.alias.clone(),
+            current_version: rollout.current_version.clone(),
+            target_version: rollout.target_version.clone(),
+            strategy: rollout.strategy.clone(),
+            weight_percent: f64::from(rollout.weight_bps) / 100.0,
+            steps_done: rollout.steps_done,
+            step_count: rollout.plan.steps.len(),
+            phase: None,
+            reason: None,
+            error_type: None,
+            time: rfc3339_now(),
+        }
+    }
+
+    pub fn with_phase(mut self, phase: HookPhase) -> Self {
+        self.phase = Some(phase);
+        self
+    }
+
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    pub fn with_error_type(mut self, error_type: &str) -> Self {
+        self.error_type = Some(error_type.to_string());
+        self
+    }
+
+    /// SNS subjects are at most 100 printable ASCII characters.
+    pub fn subject(&self) -> String {
+        let s = format!(
+            "shifter {} {}:{} v{} -> v{}",
+            self.event_type.as_str(),
+            self.function_name,
+            self.alias,
+            self.current_version,
+            self.target_version
+        );
+        s.chars()
+            .filter(|c| c.is_ascii() && !c.is_ascii_control())
+            .take(100)
+            .collect()
+    }
+
+    /// The MessageAttributes subscribers filter on.
+    pub fn attributes(&self) -> [(&'static str, String); 3] {
+        [
+            ("eventType", self.event_type.as_str().to_string()),
+            ("functionName", self.function_name.clone()),
+            ("alias", self.alias.clone()),
+        ]
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a notification always serializes")
+    }
+}

@@ -1,0 +1,417 @@
+//! Strategies to plans. A plan is a list of steps; each step sets the new version's share of the alias (in
+//! integer basis points, 10,000 = 100%) and then bakes for a number of seconds. The last step is always 100%
+//! with no bake: after it the alias is finalized and the post-traffic hook runs.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+pub const FULL_BPS: u32 = 10_000;
+/// Keeps a rollout far below Step Functions' 25,000-event history cap (about 3 transitions per step).
+pub const MAX_STEPS: usize = 100;
+/// 30 days: CodeDeploy allows 48 hours; Step Functions Standard allows a year. A month is ample.
+pub const MAX_TOTAL_SECONDS: u64 = 30 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub weight_bps: u32,
+    pub bake_seconds: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn total_seconds(&self) -> u64 {
+        self.steps.iter().map(|s| u64::from(s.bake_seconds)).sum()
+    }
+
+    /// Checks the invariants every plan must hold; strategies call it, and so do drivers given a plan in state.
+    pub fn check(&self) -> Result<()> {
+        let bad = |m: String| {
+            Err(Error::InvalidState {
+                message: format!("plan: {m}"),
+            })
+        };
+        match self.steps.last() {
+            None => return bad("no steps".into()),
+            Some(last) if last.weight_bps != FULL_BPS || last.bake_seconds != 0 => {
+                return bad("the last step must be 100% with no bake".into())
+            }
+            _ => {}
+        }
+        let mut previous = 0;
+        for s in &self.steps {
+            if s.weight_bps <= previous || s.weight_bps > FULL_BPS {
+                return bad(format!(
+                    "weights must strictly increase within (0, 100%], got {}",
+                    s.weight_bps
+                ));
+            }
+            previous = s.weight_bps;
+        }
+        Ok(())
+    }
+}
+
+/// A strategy as the user named it, normalised.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Strategy {
+    AllAtOnce,
+    Canary {
+        percent_bps: u32,
+        bake_seconds: u32,
+    },
+    Linear {
+        percent_bps: u32,
+        interval_seconds: u32,
+    },
+    Steps(Vec<Step>),
+    Exponential {
+        start_bps: u32,
+        factor: f64,
+        interval_seconds: u32,
+    },
+}
+
+/// SAM `DeploymentPreference.Type` names of CodeDeploy's Lambda presets, with what they mean.
+pub const PRESETS: [(&str, Strategy); 9] = [
+    (
+        "Canary10Percent5Minutes",
+        Strategy::Canary {
+            percent_bps: 1000,
+            bake_seconds: 300,
+        },
+    ),
+    (
+        "Canary10Percent10Minutes",
+        Strategy::Canary {
+            percent_bps: 1000,
+            bake_seconds: 600,
+        },
+    ),
+    (
+        "Canary10Percent15Minutes",
+        Strategy::Canary {
+            percent_bps: 1000,
+            bake_seconds: 900,
+        },
+    ),
+    (
+        "Canary10Percent30Minutes",
+        Strategy::Canary {
+            percent_bps: 1000,
+            bake_seconds: 1800,
+        },
+    ),
+    (
+        "Linear10PercentEvery1Minute",
+        Strategy::Linear {
+            percent_bps: 1000,
+            interval_seconds: 60,
+        },
+    ),
+    (
+        "Linear10PercentEvery2Minutes",
+        Strategy::Linear {
+            percent_bps: 1000,
+            interval_seconds: 120,
+        },
+    ),
+    (
+        "Linear10PercentEvery3Minutes",
+        Strategy::Linear {
+            percent_bps: 1000,
+            interval_seconds: 180,
+        },
+    ),
+    (
+        "Linear10PercentEvery10Minutes",
+        Strategy::Linear {
+            percent_bps: 1000,
+            interval_seconds: 600,
+        },
+    ),
+    ("AllAtOnce", Strategy::AllAtOnce),
+];
+
+impl Strategy {
+    /// Parses the request's `strategy` value: a preset name (SAM or `CodeDeployDefault.Lambda…` spelling) or an
+    /// object with a `type`. Errors name the field (under `strategy`) and say what would be valid.
+    pub fn from_json(value: &Value) -> Result<Strategy> {
+        match value {
+            Value::String(name) => Self::preset(name),
+            Value::Object(map) => {
+                let kind = map.get("type").and_then(Value::as_str).ok_or_else(|| {
+                    Error::invalid(
+                        "strategy.type",
+                        "missing: use \"canary\", \"linear\", \"steps\" or \"exponential\"",
+                    )
+                })?;
+                let allowed: &[&str] = match kind {
+                    "canary" => &["type", "percent", "bakeSeconds"],
+                    "linear" => &["type", "percent", "intervalSeconds"],
+                    "steps" => &["type", "steps"],
+                    "exponential" => &["type", "startPercent", "factor", "intervalSeconds"],
+                    "allAtOnce" => &["type"],
+                    other => {
+                        return Err(Error::invalid(
+                            "strategy.type",
+                            format!(
+                                "unknown type {other:?}: use \"canary\", \"linear\", \"steps\", \"exponential\" or \"allAtOnce\""
+                            ),
+                        ))
+                    }
+                };
+                if let Some(extra) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
+                    return Err(Error::invalid(
+                        format!("strategy.{extra}"),
+                        format!("unknown field for type {kind:?}; allowed: {}", allowed.join(", ")),
+                    ));
+                }
+                let strategy = match kind {
+                    "canary" => Strategy::Canary {
+                        percent_bps: partial_percent(map.get("percent"), "strategy.percent")?,
+                        bake_seconds: seconds(map.get("bakeSeconds"), "strategy.bakeSeconds", 1)?,
+                    },
+                    "linear" => Strategy::Linear {
+                        percent_bps: partial_percent(map.get("percent"), "strategy.percent")?,
+                        interval_seconds: seconds(map.get("intervalSeconds"), "strategy.intervalSeconds", 1)?,
+                    },
+                    "exponential" => Strategy::Exponential {
+                        start_bps: partial_percent(map.get("startPercent"), "strategy.startPercent")?,
+                        factor: factor(map.get("factor"))?,
+                        interval_seconds: seconds(map.get("intervalSeconds"), "strategy.intervalSeconds", 1)?,
+                    },
+                    "steps" => Strategy::Steps(custom_steps(map.get("steps"))?),
+                    _ => Strategy::AllAtOnce,
+                };
+                Ok(strategy)
+            }
+            _ => Err(Error::invalid(
+                "strategy",
+                "must be a preset name such as \"Canary10Percent5Minutes\" or an object with a \"type\"",
+            )),
+        }
+    }
+
+    fn preset(name: &str) -> Result<Strategy> {
+        let bare = name
+            .strip_prefix("CodeDeployDefault.Lambda")
+            .unwrap_or(name);
+        PRESETS
+            .iter()
+            .find(|(n, _)| *n == bare)
+            .map(|(_, s)| s.clone())
+            .ok_or_else(|| {
+                let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+                Error::invalid(
+                    "strategy",
+                    format!("unknown preset {name:?}; presets: {}", names.join(", ")),
+                )
+            })
+    }
+
+    /// The steps this strategy takes, checked against the plan limits.
+    pub fn plan(&self) -> Result<Plan> {
+        let mut steps: Vec<Step> = match self {
+            Strategy::AllAtOnce => vec![],
+            Strategy::Canary {
+                percent_bps,
+                bake_seconds,
+            } => {
+                vec![Step {
+                    weight_bps: *percent_bps,
+                    bake_seconds: *bake_seconds,
+                }]
+            }
+            Strategy::Linear {
+                percent_bps,
+                interval_seconds,
+            } => (1..)
+                .map(|i| percent_bps.saturating_mul(i))
+                .take_while(|w| *w < FULL_BPS)
+                .take(MAX_STEPS + 1)
+                .map(|w| Step {
+                    weight_bps: w,
+                    bake_seconds: *interval_seconds,
+                })
+                .collect(),
+            Strategy::Exponential {
+                start_bps,
+                factor,
+                interval_seconds,
+            } => {
+                let mut out = Vec::new();
+                let mut w = f64::from(*start_bps);
+                let mut last = 0u32;
+                while w < f64::from(FULL_BPS) && out.len() <= MAX_STEPS {
+                    // Round up and force progress so tiny factors still strictly increase.
+                    let bps = (w.ceil() as u32).max(last + 1);
+                    if bps >= FULL_BPS {
+                        break;
+                    }
+                    out.push(Step {
+                        weight_bps: bps,
+                        bake_seconds: *interval_seconds,
+                    });
+                    last = bps;
+                    w *= factor;
+                }
+                out
+            }
+            Strategy::Steps(custom) => custom.clone(),
+        };
+        if steps.last().map(|s| s.weight_bps) == Some(FULL_BPS) {
+            steps.pop(); // a custom list may spell out its final 100% step
+        }
+        steps.push(Step {
+            weight_bps: FULL_BPS,
+            bake_seconds: 0,
+        });
+        if steps.len() > MAX_STEPS {
+            return Err(Error::invalid(
+                "strategy",
+                format!(
+                    "makes {} steps; at most {MAX_STEPS} are allowed: use a larger percent",
+                    steps.len()
+                ),
+            ));
+        }
+        let plan = Plan { steps };
+        if plan.total_seconds() > MAX_TOTAL_SECONDS {
+            return Err(Error::invalid(
+                "strategy",
+                format!(
+                    "bakes for {} s in total; at most {MAX_TOTAL_SECONDS} s (30 days) is allowed",
+                    plan.total_seconds()
+                ),
+            ));
+        }
+        plan.check()?;
+        Ok(plan)
+    }
+}
+
+/// A percent given as a JSON number with at most two decimals (whole basis points), in (0, 100).
+fn partial_percent(v: Option<&Value>, field: &str) -> Result<u32> {
+    let bps = percent_bps(v, field)?;
+    if bps >= FULL_BPS {
+        return Err(Error::invalid(
+            field,
+            "must be below 100 (use AllAtOnce to shift everything at once)",
+        ));
+    }
+    Ok(bps)
+}
+
+fn percent_bps(v: Option<&Value>, field: &str) -> Result<u32> {
+    let p = v
+        .and_then(Value::as_f64)
+        .ok_or_else(|| Error::invalid(field, "required: a number of percent such as 10 or 0.5"))?;
+    let bps = p * 100.0;
+    if !(p > 0.0 && p <= 100.0) {
+        return Err(Error::invalid(
+            field,
+            format!("{p} is out of range: use a percent above 0 and at most 100"),
+        ));
+    }
+    if (bps - bps.round()).abs() > 1e-6 {
+        return Err(Error::invalid(
+            field,
+            format!("{p} has too many decimals: at most 2 (0.01% steps)"),
+        ));
+    }
+    Ok(bps.round() as u32)
+}
+
+fn seconds(v: Option<&Value>, field: &str, min: u64) -> Result<u32> {
+    let s = v
+        .and_then(Value::as_u64)
+        .ok_or_else(|| Error::invalid(field, "required: a whole number of seconds"))?;
+    if s < min || s > MAX_TOTAL_SECONDS {
+        return Err(Error::invalid(
+            field,
+            format!("{s} is out of range: use {min} to {MAX_TOTAL_SECONDS} seconds"),
+        ));
+    }
+    Ok(s as u32)
+}
+
+fn factor(v: Option<&Value>) -> Result<f64> {
+    let f = v.and_then(Value::as_f64).ok_or_else(|| {
+        Error::invalid("strategy.factor", "required: a number above 1, such as 2")
+    })?;
+    if !(f > 1.0 && f <= 100.0) {
+        return Err(Error::invalid(
+            "strategy.factor",
+            format!("{f} is out of range: use a number above 1 and at most 100"),
+        ));
+    }
+    Ok(f)
+}
+
+fn custom_steps(v: Option<&Value>) -> Result<Vec<Step>> {
+    let list = v.and_then(Value::as_array).ok_or_else(|| {
+        Error::invalid(
+            "strategy.steps",
+            "required: a list such as [{\"percent\":1,\"bakeSeconds\":60}]",
+        )
+    })?;
+    if list.is_empty() {
+        return Err(Error::invalid(
+            "strategy.steps",
+            "must list at least one step",
+        ));
+    }
+    let mut steps = Vec::with_capacity(list.len());
+    for (i, item) in list.iter().enumerate() {
+        let at = |f: &str| format!("strategy.steps[{i}].{f}");
+        let obj = item.as_object().ok_or_else(|| {
+            Error::invalid(
+                format!("strategy.steps[{i}]"),
+                "must be an object with percent and bakeSeconds",
+            )
+        })?;
+        if let Some(extra) = obj.keys().find(|k| *k != "percent" && *k != "bakeSeconds") {
+            return Err(Error::invalid(
+                at(extra),
+                "unknown field; allowed: percent, bakeSeconds",
+            ));
+        }
+        let weight_bps = percent_bps(obj.get("percent"), &at("percent"))?;
+        let is_last = i + 1 == list.len();
+        let bake_seconds = match obj.get("bakeSeconds") {
+            None if weight_bps == FULL_BPS && is_last => 0,
+            other => seconds(other, &at("bakeSeconds"), 0)?,
+        };
+        if weight_bps == FULL_BPS && !(is_last && bake_seconds == 0) {
+            return Err(Error::invalid(
+                at("percent"),
+                "100 may only be the last step, with no bake (the post-traffic hook runs after it)",
+            ));
+        }
+        if let Some(prev) = steps.last().map(|s: &Step| s.weight_bps) {
+            if weight_bps <= prev {
+                return Err(Error::invalid(
+                    at("percent"),
+                    "percents must strictly increase from step to step",
+                ));
+            }
+        }
+        steps.push(Step {
+            weight_bps,
+            bake_seconds,
+        });
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

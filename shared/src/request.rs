@@ -1,0 +1,296 @@
+//! The rollout request (the public contract, camelCase JSON) and its validation. Validation here is pure:
+//! it needs no AWS. `usecase::prepare` then checks that what the request names exists.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::plan::{Plan, Strategy};
+
+pub const MAX_ALARMS: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutRequest {
+    pub function_name: String,
+    pub alias: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_sha256: Option<String>,
+    pub strategy: Value,
+    #[serde(default)]
+    pub hooks: Hooks,
+    #[serde(default)]
+    pub alarms: Vec<String>,
+    #[serde(default)]
+    pub insufficient_data: InsufficientData,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_topic_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Hooks {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_traffic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_traffic: Option<String>,
+}
+
+/// How an alarm with too little data to judge counts. CloudWatch alarms sit in INSUFFICIENT_DATA on a new
+/// version that has not been invoked yet, so the default treats it as healthy, like CodeDeploy does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum InsufficientData {
+    #[default]
+    Healthy,
+    Unhealthy,
+}
+
+/// What the request asks to roll out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Target {
+    Version { version: String },
+    PublishLatest { code_sha256: Option<String> },
+}
+
+/// A request that passed validation: the plan is built and every field is well-formed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RolloutSpec {
+    pub function_name: String,
+    pub alias: String,
+    pub target: Target,
+    pub strategy_name: String,
+    pub plan: Plan,
+    pub hooks: Hooks,
+    pub alarms: Vec<String>,
+    pub insufficient_data: InsufficientData,
+    pub notification_topic_arn: Option<String>,
+}
+
+impl RolloutRequest {
+    /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid.
+    pub fn from_json_str(text: &str) -> Result<RolloutRequest> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            let message = inner.to_string();
+            // serde reports an unknown field at its parent's path; name the field itself.
+            let field = match message
+                .strip_prefix("unknown field `")
+                .and_then(|r| r.split('`').next())
+            {
+                Some(unknown) if path == "." => unknown.to_string(),
+                Some(unknown) => format!("{path}.{unknown}"),
+                None if path == "." => "request".to_string(),
+                None => path,
+            };
+            Error::invalid(field, strip_position(&message))
+        })
+    }
+
+    pub fn from_value(value: Value) -> Result<RolloutRequest> {
+        Self::from_json_str(&value.to_string())
+    }
+
+    /// Every check that needs no AWS. Fails on the first problem, naming its field.
+    pub fn validate(&self) -> Result<RolloutSpec> {
+        check_function_ref(&self.function_name, "functionName", false)?;
+        check_alias(&self.alias)?;
+        let target = match (&self.target_version, &self.code_sha256) {
+            (Some(v), None) => {
+                check_version(v)?;
+                Target::Version { version: v.clone() }
+            }
+            (Some(_), Some(_)) => return Err(Error::invalid(
+                "codeSha256",
+                "only applies when publishing: drop it, or drop targetVersion to publish $LATEST",
+            )),
+            (None, sha) => {
+                if let Some(sha) = sha {
+                    check_sha256(sha)?;
+                }
+                Target::PublishLatest {
+                    code_sha256: sha.clone(),
+                }
+            }
+        };
+        let strategy = Strategy::from_json(&self.strategy)?;
+        let plan = strategy.plan()?;
+        if let Some(h) = &self.hooks.pre_traffic {
+            check_function_ref(h, "hooks.preTraffic", true)?;
+        }
+        if let Some(h) = &self.hooks.post_traffic {
+            check_function_ref(h, "hooks.postTraffic", true)?;
+        }
+        check_alarms(&self.alarms)?;
+        if let Some(arn) = &self.notification_topic_arn {
+            check_topic_arn(arn)?;
+        }
+        Ok(RolloutSpec {
+            function_name: self.function_name.clone(),
+            alias: self.alias.clone(),
+            target,
+            strategy_name: strategy_name(&self.strategy),
+            plan,
+            hooks: self.hooks.clone(),
+            alarms: self.alarms.clone(),
+            insufficient_data: self.insufficient_data,
+            notification_topic_arn: self.notification_topic_arn.clone(),
+        })
+    }
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn strategy_name(v: &Value) -> String {
+    match v {
+        Value::String(s) => s
+            .strip_prefix("CodeDeployDefault.Lambda")
+            .unwrap_or(s)
+            .to_string(),
+        other => other
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("custom")
+            .to_string(),
+    }
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_'
+}
+
+/// A function name (1-64 of `[A-Za-z0-9_-]`) or a function ARN. Hooks may carry a qualifier; the rolled-out
+/// function may not, because the alias is the qualifier.
+fn check_function_ref(value: &str, field: &str, qualifier_ok: bool) -> Result<()> {
+    let parts: Vec<&str> = value.split(':').collect();
+    let (name, qualifier) = match parts.as_slice() {
+        [name] => (*name, None),
+        [name, q] => (*name, Some(*q)),
+        ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
+            if partition.starts_with("aws") && !region.is_empty() && account.len() == 12 && rest.len() <= 1 =>
+        {
+            (*name, rest.first().copied())
+        }
+        _ => {
+            return Err(Error::invalid(
+                field,
+                format!("{value:?} is not a function name or ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"),
+            ))
+        }
+    };
+    if name.is_empty() || name.len() > 64 || !name.chars().all(is_name_char) {
+        return Err(Error::invalid(
+            field,
+            format!("{name:?} is not a valid function name: use 1-64 letters, digits, '-' or '_'"),
+        ));
+    }
+    match qualifier {
+        Some(_) if !qualifier_ok => Err(Error::invalid(
+            field,
+            "must not carry a version or alias qualifier: name the alias in \"alias\" instead",
+        )),
+        Some(q) if q.is_empty() => Err(Error::invalid(field, "has an empty qualifier after ':'")),
+        _ => Ok(()),
+    }
+}
+
+fn check_alias(alias: &str) -> Result<()> {
+    if alias.is_empty() || alias.len() > 128 || !alias.chars().all(is_name_char) {
+        return Err(Error::invalid(
+            "alias",
+            format!("{alias:?} is not an alias name: use 1-128 letters, digits, '-' or '_'"),
+        ));
+    }
+    if alias.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::invalid(
+            "alias",
+            format!("{alias:?} is a version number, not an alias name"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_version(v: &str) -> Result<()> {
+    if v == "$LATEST" {
+        return Err(Error::invalid(
+            "targetVersion",
+            "aliases cannot route to $LATEST: give a published version number, or omit targetVersion to publish $LATEST",
+        ));
+    }
+    if v.is_empty() || v.len() > 10 || !v.chars().all(|c| c.is_ascii_digit()) || v.starts_with('0')
+    {
+        return Err(Error::invalid(
+            "targetVersion",
+            format!("{v:?} is not a published version number such as \"7\""),
+        ));
+    }
+    Ok(())
+}
+
+fn check_sha256(sha: &str) -> Result<()> {
+    let ok = sha.len() == 44
+        && sha.ends_with('=')
+        && sha[..43]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid("codeSha256", "must be the base64 SHA-256 of the deployment package (44 characters), as GetFunction reports it"))
+    }
+}
+
+fn check_alarms(alarms: &[String]) -> Result<()> {
+    if alarms.len() > MAX_ALARMS {
+        return Err(Error::invalid(
+            "alarms",
+            format!(
+                "lists {} alarms; at most {MAX_ALARMS} (one DescribeAlarms call)",
+                alarms.len()
+            ),
+        ));
+    }
+    for (i, a) in alarms.iter().enumerate() {
+        if a.is_empty() || a.len() > 255 || a.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                format!("alarms[{i}]"),
+                "must be an alarm name of 1-255 printable characters",
+            ));
+        }
+        if alarms[..i].contains(a) {
+            return Err(Error::invalid(
+                format!("alarms[{i}]"),
+                format!("{a:?} is listed twice"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_topic_arn(arn: &str) -> Result<()> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let ok = matches!(parts.as_slice(),
+        ["arn", p, "sns", r, a, name] if p.starts_with("aws") && !r.is_empty() && a.len() == 12 && !name.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "notificationTopicArn",
+            format!("{arn:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"),
+        ))
+    }
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;
