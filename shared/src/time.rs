@@ -48,3 +48,27 @@ mod tests {
         );
     }
 }
+
+/// The wall clock, for real rollouts.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl crate::ports::Clock for SystemClock {
+    fn now_millis(&self) -> u64 {
+        unix_millis()
+    }
+
+    async fn sleep(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
+/// A rollout id for local runs: sortable by start time, unique enough to tell runs apart, and valid as a
+/// Step Functions execution name (1-80 of `[A-Za-z0-9-_]`).
+pub fn new_rollout_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(unix_millis());
+    h.write_u32(std::process::id());
+    format!("r-{:x}-{:06x}", unix_millis(), h.finish() & 0xff_ffff)
+}

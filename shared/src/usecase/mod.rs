@@ -1,1 +1,17 @@
-//! Use cases (in progress).
+//! The use cases. Each is a function generic over only the ports it needs, so both drivers (the state
+//! machine's Lambda functions and `shifter deploy --local`) run exactly the same code.
+
+mod check;
+mod hook;
+mod prepare;
+mod rollback;
+mod shift;
+
+pub use check::check_health;
+pub use hook::{hook_event, interpret_hook_reply, run_hook, HookEvent, HookVerdict};
+pub use prepare::prepare;
+pub use rollback::{rollback, RollbackOutcome};
+pub use shift::{finalize, shift_traffic};
+
+#[cfg(test)]
+mod tests;

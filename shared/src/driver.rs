@@ -1,1 +1,0 @@
-//! Local driver (in progress).

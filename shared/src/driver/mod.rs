@@ -1,0 +1,278 @@
+//! The local driver: runs a rollout in-process (`shifter deploy --local`), over the same use cases and plan
+//! as the state machine. It owns only sequencing and time: shift, bake with periodic checks, finalize, hooks,
+//! and rollback on an unhealthy verdict or an error.
+
+mod outcome;
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+pub use outcome::Outcome;
+
+use crate::error::{Error, Result};
+use crate::health::Verdict;
+use crate::notification::{EventType, HookPhase, Notification};
+use crate::plan::FULL_BPS;
+use crate::ports::{AlarmSource, AliasRouter, Clock, FunctionRegistry, HookInvoker, Notifier};
+use crate::request::RolloutSpec;
+use crate::rollout::Rollout;
+use crate::usecase;
+
+/// Everything the local driver needs from AWS.
+pub trait LocalPorts:
+    AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier
+{
+}
+impl<T: AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier> LocalPorts for T {}
+
+/// What the driver reports as it goes, for a progress display or a JSON event stream.
+#[derive(Debug)]
+pub enum Progress<'a> {
+    /// A lifecycle event (also published to SNS when the request names a topic).
+    Lifecycle(&'a Notification),
+    /// A bake is under way; `remaining` until the next step.
+    Baking {
+        rollout: &'a Rollout,
+        remaining: Duration,
+        total: Duration,
+    },
+    Checked {
+        rollout: &'a Rollout,
+        verdict: &'a Verdict,
+    },
+    /// A notification could not be published. The rollout goes on.
+    NotifyFailed { event: EventType, error: &'a Error },
+}
+
+pub trait Observer: Send {
+    fn observe(&mut self, progress: Progress<'_>);
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+impl Observer for Silent {
+    fn observe(&mut self, _: Progress<'_>) {}
+}
+
+enum Flow {
+    Promoted,
+    Unhealthy(String),
+}
+
+pub struct LocalDriver<'a, P, C> {
+    pub ports: &'a P,
+    pub clock: &'a C,
+    /// How often alarms are read during a bake.
+    pub check_interval: Duration,
+}
+
+impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
+    pub fn new(ports: &'a P, clock: &'a C) -> Self {
+        LocalDriver {
+            ports,
+            clock,
+            check_interval: Duration::from_secs(10),
+        }
+    }
+
+    pub async fn run(
+        &self,
+        spec: &RolloutSpec,
+        rollout_id: &str,
+        obs: &mut impl Observer,
+    ) -> Outcome {
+        let prepared = match usecase::prepare(self.ports, spec, rollout_id).await {
+            Ok(r) => r,
+            Err(error) => return Outcome::Rejected { error },
+        };
+        self.emit(
+            obs,
+            &prepared,
+            Notification::new(EventType::RolloutStarted, &prepared),
+        )
+        .await;
+        let mut rollout = prepared;
+        let flow = self.drive(&mut rollout, obs).await;
+        let (reason, error) = match flow {
+            Ok(Flow::Promoted) => {
+                self.emit(
+                    obs,
+                    &rollout,
+                    Notification::new(EventType::RolloutSucceeded, &rollout),
+                )
+                .await;
+                return Outcome::Promoted { rollout };
+            }
+            Ok(Flow::Unhealthy(reason)) => (reason, None),
+            Err(error) => (error.to_string(), Some(error)),
+        };
+        warn!(rollout_id, reason, "rolling back");
+        match usecase::rollback(self.ports, &rollout).await {
+            Ok(done) => {
+                rollout.weight_bps = 0;
+                rollout.revision_id = done.revision_id;
+                match error {
+                    None => {
+                        self.emit(
+                            obs,
+                            &rollout,
+                            Notification::new(EventType::RolledBack, &rollout).with_reason(&reason),
+                        )
+                        .await;
+                        Outcome::RolledBack { rollout, reason }
+                    }
+                    Some(error) => {
+                        let n = Notification::new(EventType::RolloutFailed, &rollout)
+                            .with_reason(format!(
+                                "{reason}; alias restored to version {}",
+                                rollout.current_version
+                            ))
+                            .with_error_type(error.error_type());
+                        self.emit(obs, &rollout, n).await;
+                        Outcome::Failed {
+                            rollout,
+                            error,
+                            alias_restored: true,
+                        }
+                    }
+                }
+            }
+            Err(rollback_error) => {
+                let n = Notification::new(EventType::RollbackFailed, &rollout)
+                    .with_reason(format!(
+                        "{reason}; then the rollback failed: {rollback_error}"
+                    ))
+                    .with_error_type(rollback_error.error_type());
+                self.emit(obs, &rollout, n).await;
+                Outcome::Failed {
+                    rollout,
+                    error: error.unwrap_or(rollback_error),
+                    alias_restored: false,
+                }
+            }
+        }
+    }
+
+    async fn drive(&self, rollout: &mut Rollout, obs: &mut impl Observer) -> Result<Flow> {
+        if let Some(reason) = self.hook(rollout, HookPhase::PreTraffic, obs).await? {
+            return Ok(Flow::Unhealthy(reason));
+        }
+        if let Some(reason) = self.check(rollout, obs).await? {
+            return Ok(Flow::Unhealthy(reason));
+        }
+        while let Some(step) = rollout.next_step().filter(|s| s.weight_bps < FULL_BPS) {
+            *rollout = usecase::shift_traffic(self.ports, rollout).await?;
+            self.emit(
+                obs,
+                rollout,
+                Notification::new(EventType::TrafficShifted, rollout),
+            )
+            .await;
+            if let Some(reason) = self.bake(rollout, step.bake_seconds, obs).await? {
+                return Ok(Flow::Unhealthy(reason));
+            }
+        }
+        *rollout = usecase::finalize(self.ports, rollout).await?;
+        self.emit(
+            obs,
+            rollout,
+            Notification::new(EventType::TrafficShifted, rollout),
+        )
+        .await;
+        if let Some(reason) = self.hook(rollout, HookPhase::PostTraffic, obs).await? {
+            return Ok(Flow::Unhealthy(reason));
+        }
+        Ok(Flow::Promoted)
+    }
+
+    /// Waits out a bake, reading the alarms every `check_interval` and once at its end (at least once, even for
+    /// a bake of zero). Returns the reason to roll back, if any.
+    async fn bake(
+        &self,
+        rollout: &Rollout,
+        seconds: u32,
+        obs: &mut impl Observer,
+    ) -> Result<Option<String>> {
+        let total = Duration::from_secs(u64::from(seconds));
+        let deadline = self.clock.now_millis() + total.as_millis() as u64;
+        loop {
+            let remaining = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
+            if !remaining.is_zero() {
+                obs.observe(Progress::Baking {
+                    rollout,
+                    remaining,
+                    total,
+                });
+                self.clock.sleep(remaining.min(self.check_interval)).await;
+            }
+            if let Some(reason) = self.check(rollout, obs).await? {
+                return Ok(Some(reason));
+            }
+            if self.clock.now_millis() >= deadline {
+                return Ok(None);
+            }
+        }
+    }
+
+    async fn check(&self, rollout: &Rollout, obs: &mut impl Observer) -> Result<Option<String>> {
+        let verdict = usecase::check_health(self.ports, rollout).await?;
+        obs.observe(Progress::Checked {
+            rollout,
+            verdict: &verdict,
+        });
+        Ok((!verdict.healthy).then(|| verdict.reason()))
+    }
+
+    async fn hook(
+        &self,
+        rollout: &Rollout,
+        phase: HookPhase,
+        obs: &mut impl Observer,
+    ) -> Result<Option<String>> {
+        let configured = match phase {
+            HookPhase::PreTraffic => rollout.hooks.pre_traffic.is_some(),
+            HookPhase::PostTraffic => rollout.hooks.post_traffic.is_some(),
+        };
+        if !configured {
+            return Ok(None);
+        }
+        let verdict = usecase::run_hook(self.ports, rollout, phase).await?;
+        let n = Notification::new(
+            if verdict.succeeded {
+                EventType::HookSucceeded
+            } else {
+                EventType::HookFailed
+            },
+            rollout,
+        )
+        .with_phase(phase);
+        match verdict.reason {
+            Some(reason) if !verdict.succeeded => {
+                self.emit(obs, rollout, n.with_reason(&reason)).await;
+                Ok(Some(format!("{} hook failed: {reason}", phase.as_str())))
+            }
+            _ => {
+                self.emit(obs, rollout, n).await;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn emit(&self, obs: &mut impl Observer, rollout: &Rollout, n: Notification) {
+        info!(rollout_id = %n.rollout_id, event = n.event_type.as_str(), weight_percent = n.weight_percent, "lifecycle event");
+        obs.observe(Progress::Lifecycle(&n));
+        if let Some(topic) = &rollout.notification_topic_arn {
+            if let Err(error) = self.ports.publish(topic, &n).await {
+                warn!(rollout_id = %n.rollout_id, %error, "notification not published");
+                obs.observe(Progress::NotifyFailed {
+                    event: n.event_type,
+                    error: &error,
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

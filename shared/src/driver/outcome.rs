@@ -1,0 +1,42 @@
+use crate::error::Error;
+use crate::rollout::Rollout;
+
+/// How a rollout ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The alias serves the target version alone.
+    Promoted { rollout: Rollout },
+    /// An alarm or a hook said no; the alias serves the old version alone.
+    RolledBack { rollout: Rollout, reason: String },
+    /// An error stopped the rollout after it began. `alias_restored` says whether the rollback succeeded.
+    Failed {
+        rollout: Rollout,
+        error: Error,
+        alias_restored: bool,
+    },
+    /// The request was refused before anything changed.
+    Rejected { error: Error },
+}
+
+impl Outcome {
+    /// 0 promoted; 1 rolled back or failed; 2 invalid request (nothing changed); 3 conflict (another rollout
+    /// owns the alias, or it changed under us).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Outcome::Promoted { .. } => 0,
+            Outcome::RolledBack { .. } => 1,
+            Outcome::Failed { error, .. } | Outcome::Rejected { error } if error.is_conflict() => 3,
+            Outcome::Rejected { error } if error.is_invalid_input() => 2,
+            Outcome::Failed { .. } | Outcome::Rejected { .. } => 1,
+        }
+    }
+
+    pub fn rollout(&self) -> Option<&Rollout> {
+        match self {
+            Outcome::Promoted { rollout }
+            | Outcome::RolledBack { rollout, .. }
+            | Outcome::Failed { rollout, .. } => Some(rollout),
+            Outcome::Rejected { .. } => None,
+        }
+    }
+}
