@@ -1,0 +1,52 @@
+# shifter: progressive delivery for AWS Lambda.
+#   make demo   a real rollout on a local AWS emulator: one promotion, one rollback on an alarm
+#   make test   lint, unit tests, and end-to-end tests against the local emulator
+# Both install what they need (a pinned Python venv with moto and cargo-lambda) on first use.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export CARGO_TERM_COLOR ?= never
+
+include tests/harness/harness.mk
+
+PY := .venv/bin/python
+PYTEST := .venv/bin/pytest
+
+.PHONY: help lint unit e2e test demo bench build clean
+
+help:
+	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
+	@echo "make test        lint + unit tests + end-to-end tests (starts and stops the emulator)"
+	@echo "make lint        cargo fmt --check, clippy -D warnings"
+	@echo "make bench       size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
+	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
+	@echo "make local-down  stop it"
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+# The end-to-end suite starts the stack and always stops it, pass or fail.
+e2e: venv
+	cargo build --workspace --bins
+	$(MAKE) local-up
+	status=0; SHIFTER_BIN=$(CURDIR)/target/debug/shifter $(PYTEST) -q tests/e2e || status=$$?; \
+	$(MAKE) local-down; exit $$status
+
+test: lint unit e2e
+
+demo: venv
+	cargo build --workspace --bins
+	$(MAKE) local-up
+	status=0; SHIFTER_BIN=$(CURDIR)/target/debug/shifter $(PY) tests/demo/demo.py || status=$$?; \
+	$(MAKE) local-down; exit $$status
+
+bench: venv
+	$(PY) tests/bench/bench.py --write docs/benchmarks.md
+
+clean: local-down
+	cargo clean
+	rm -rf .venv .local
