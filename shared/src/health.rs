@@ -87,7 +87,8 @@ mod tests {
 
     #[test]
     fn table() {
-        use AlarmState::*;
+        use AlarmState::{Alarm, Ok};
+        const INSUFFICIENT: AlarmState = AlarmState::InsufficientData;
         let w = vec!["a".to_string(), "b".to_string()];
         let cases = [
             (
@@ -105,14 +106,14 @@ mod tests {
                 vec![],
             ),
             (
-                vec![status("a", InsufficientData), status("b", Ok)],
+                vec![status("a", INSUFFICIENT), status("b", Ok)],
                 InsufficientData::Healthy,
                 true,
                 vec![],
                 vec![],
             ),
             (
-                vec![status("a", InsufficientData), status("b", Ok)],
+                vec![status("a", INSUFFICIENT), status("b", Ok)],
                 InsufficientData::Unhealthy,
                 false,
                 vec!["a"],
@@ -135,6 +136,7 @@ mod tests {
         ];
         for (observed, policy, healthy, failing, missing) in cases {
             let v = judge(&w, &observed, policy);
+            let (failing, missing): (Vec<&str>, Vec<&str>) = (failing, missing);
             assert_eq!(v.healthy, healthy, "{observed:?} {policy:?}");
             assert_eq!(v.failing, failing);
             assert_eq!(v.missing, missing);

@@ -252,7 +252,8 @@ impl Strategy {
                 let mut last = 0u32;
                 while w < f64::from(FULL_BPS) && out.len() <= MAX_STEPS {
                     // Round up and force progress so tiny factors still strictly increase.
-                    let bps = (w.ceil() as u32).max(last + 1);
+                    // Ignore float noise (100 * 1.1 is 110.00000000000001) before rounding up.
+                    let bps = ((w - 1e-6).ceil() as u32).max(last + 1);
                     if bps >= FULL_BPS {
                         break;
                     }
@@ -321,7 +322,7 @@ fn percent_bps(v: Option<&Value>, field: &str) -> Result<u32> {
             format!("{p} is out of range: use a percent above 0 and at most 100"),
         ));
     }
-    if (bps - bps.round()).abs() > 1e-6 {
+    if (bps - bps.round()).abs() > 1e-6 || bps.round() < 1.0 {
         return Err(Error::invalid(
             field,
             format!("{p} has too many decimals: at most 2 (0.01% steps)"),

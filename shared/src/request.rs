@@ -74,22 +74,32 @@ impl RolloutRequest {
     /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid.
     pub fn from_json_str(text: &str) -> Result<RolloutRequest> {
         let de = &mut serde_json::Deserializer::from_str(text);
-        serde_path_to_error::deserialize(de).map_err(|e| {
+        let request: RolloutRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
+            // The path already ends with an unknown field's own name. Where serde could not tell the field
+            // (a syntax error between keys), the path holds "?" segments: name the nearest known parent.
             let path = e.path().to_string();
-            let inner = e.into_inner();
-            let message = inner.to_string();
-            // serde reports an unknown field at its parent's path; name the field itself.
-            let field = match message
-                .strip_prefix("unknown field `")
-                .and_then(|r| r.split('`').next())
-            {
-                Some(unknown) if path == "." => unknown.to_string(),
-                Some(unknown) => format!("{path}.{unknown}"),
-                None if path == "." => "request".to_string(),
-                None => path,
+            let known: Vec<&str> = path
+                .split('.')
+                .take_while(|seg| *seg != "?")
+                .filter(|seg| !seg.is_empty())
+                .collect();
+            let field = if known.is_empty() {
+                "request".to_string()
+            } else {
+                known.join(".")
             };
-            Error::invalid(field, strip_position(&message))
-        })
+            Error::invalid(field, strip_position(&e.into_inner().to_string()))
+        })?;
+        de.end().map_err(|e| {
+            Error::invalid(
+                "request",
+                format!(
+                    "unexpected text after the request: {}",
+                    strip_position(&e.to_string())
+                ),
+            )
+        })?;
+        Ok(request)
     }
 
     pub fn from_value(value: Value) -> Result<RolloutRequest> {
@@ -165,6 +175,10 @@ fn strategy_name(v: &Value) -> String {
     }
 }
 
+fn is_account(id: &str) -> bool {
+    id.len() == 12 && id.chars().all(|c| c.is_ascii_digit())
+}
+
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
@@ -177,7 +191,7 @@ fn check_function_ref(value: &str, field: &str, qualifier_ok: bool) -> Result<()
         [name] => (*name, None),
         [name, q] => (*name, Some(*q)),
         ["arn", partition, "lambda", region, account, "function", name, rest @ ..]
-            if partition.starts_with("aws") && !region.is_empty() && account.len() == 12 && rest.len() <= 1 =>
+            if partition.starts_with("aws") && !region.is_empty() && is_account(account) && rest.len() <= 1 =>
         {
             (*name, rest.first().copied())
         }
@@ -199,7 +213,10 @@ fn check_function_ref(value: &str, field: &str, qualifier_ok: bool) -> Result<()
             field,
             "must not carry a version or alias qualifier: name the alias in \"alias\" instead",
         )),
-        Some(q) if q.is_empty() => Err(Error::invalid(field, "has an empty qualifier after ':'")),
+        Some(q) if q != "$LATEST" && (q.is_empty() || q.len() > 128 || !q.chars().all(is_name_char)) => Err(Error::invalid(
+            field,
+            format!("{q:?} is not a version or alias qualifier: use a version number or an alias name"),
+        )),
         _ => Ok(()),
     }
 }
@@ -280,7 +297,7 @@ fn check_alarms(alarms: &[String]) -> Result<()> {
 fn check_topic_arn(arn: &str) -> Result<()> {
     let parts: Vec<&str> = arn.split(':').collect();
     let ok = matches!(parts.as_slice(),
-        ["arn", p, "sns", r, a, name] if p.starts_with("aws") && !r.is_empty() && a.len() == 12 && !name.is_empty());
+        ["arn", p, "sns", r, a, name] if p.starts_with("aws") && !r.is_empty() && is_account(a) && !name.is_empty());
     if ok {
         Ok(())
     } else {

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""make demo: two real rollouts on the local AWS stack (moto behind the harness proxy).
+
+1. A promotion: sample-orders v1 -> v2 on a seconds-scale linear strategy, with the smoke hook before traffic.
+2. A rollback: v2 -> v3 on a canary; the demo sets the alarm to ALARM mid-bake and the alias returns to v2.
+
+It then prints the SNS notifications the rollouts published, read from an SQS queue subscribed to the topic.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+import aws_local  # noqa: E402  (the harness's boto3 helpers)
+
+BIN = os.environ.get("SHIFTER_BIN", "target/debug/shifter")
+FUNCTION = "sample-orders"
+
+
+def banner(text):
+    print(f"\n=== {text} " + "=" * max(0, 70 - len(text)), flush=True)
+
+
+def alias_line(lam, alias):
+    a = lam.get_alias(FunctionName=FUNCTION, Name=alias)
+    weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    extra = "".join(f" + v{v} {w * 100:g}%" for v, w in weights.items())
+    return f"{FUNCTION}:{alias} -> v{a['FunctionVersion']}{extra}"
+
+
+def deploy(env, *args):
+    cmd = [BIN, "deploy", "--local", *args]
+    print("$ shifter " + " ".join(cmd[1:]), flush=True)
+    return subprocess.run(cmd, env=env).returncode
+
+
+def main():
+    clients = aws_local.clients()
+    lam, cw = clients["lambda"], clients["cloudwatch"]
+    run = uuid.uuid4().hex[:6]
+    alias, alarm = f"live-{run}", f"sample-orders-errors-{run}"
+
+    banner("setting up: function, 3 versions, alias, alarm, SNS topic -> SQS queue")
+    versions = aws_local.create_function_with_versions(lam, FUNCTION, 3)
+    lam.create_alias(FunctionName=FUNCTION, Name=alias, FunctionVersion=versions[0])
+    cw.put_metric_alarm(
+        AlarmName=alarm, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+        Dimensions=[{"Name": "FunctionName", "Value": FUNCTION}, {"Name": "Resource", "Value": f"{FUNCTION}:{alias}"}],
+    )
+    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="demo start")
+    topic_arn, queue_url = aws_local.topic_with_queue(clients, f"shifter-demo-{run}")
+    print(alias_line(lam, alias), flush=True)
+    env = dict(os.environ, **aws_local.client_env())
+
+    banner("rollout 1: linear 25% every 3 s, smoke hook before traffic -> expect promotion")
+    code = deploy(env, "--function", FUNCTION, "--alias", alias, "--version", versions[1],
+                  "--strategy", '{"type":"linear","percent":25,"intervalSeconds":3}',
+                  "--pre-traffic-hook", "example-hook-smoke", "--alarm", alarm,
+                  "--topic", topic_arn, "--check-interval", "1")
+    print(f"exit code {code}; now {alias_line(lam, alias)}", flush=True)
+    if code != 0:
+        sys.exit(f"demo: the promotion was expected to succeed (exit 0), got {code}")
+
+    banner("rollout 2: canary 20% for 30 s; the alarm fires mid-bake -> expect rollback")
+
+    def fire_alarm():
+        # Wait until the canary is really taking traffic, then break it.
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            routing = lam.get_alias(FunctionName=FUNCTION, Name=alias).get("RoutingConfig") or {}
+            if routing.get("AdditionalVersionWeights"):
+                time.sleep(3)
+                print(f"\n>>> demo: setting {alarm} to ALARM (alias: {alias_line(lam, alias)})", flush=True)
+                cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="demo: errors on the canary")
+                return
+            time.sleep(0.2)
+
+    firing = threading.Thread(target=fire_alarm, daemon=True)
+    firing.start()
+    code = deploy(env, "--function", FUNCTION, "--alias", alias, "--version", versions[2],
+                  "--strategy", '{"type":"canary","percent":20,"bakeSeconds":30}',
+                  "--alarm", alarm, "--topic", topic_arn, "--check-interval", "1")
+    firing.join(timeout=5)
+    final = alias_line(lam, alias)
+    print(f"exit code {code}; now {final}", flush=True)
+    if code != 1 or not final.endswith(f"-> v{versions[1]}"):
+        sys.exit(f"demo: expected a rollback to v{versions[1]} with exit 1, got exit {code} and {final}")
+
+    banner("SNS notifications received on the queue")
+    for n in aws_local.drain_notifications(clients, queue_url):
+        body = n["message"]
+        extra = body.get("reason") or ""
+        print(f"{n['attributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
+              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {extra}")
+    print("\ndemo finished: one promotion, one rollback on an alarm.")
+
+
+if __name__ == "__main__":
+    main()
