@@ -114,7 +114,7 @@ pub struct HookReply {
 
 /// Basis points as a percent for people: 1000 -> "10%", 50 -> "0.5%".
 pub fn percent(bps: u32) -> String {
-    if bps % 100 == 0 {
+    if bps.is_multiple_of(100) {
         format!("{}%", bps / 100)
     } else {
         let s = format!("{:.2}", f64::from(bps) / 100.0);

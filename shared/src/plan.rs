@@ -45,6 +45,9 @@ impl Plan {
             }
             _ => {}
         }
+        if self.steps.len() > MAX_STEPS || self.total_seconds() > MAX_TOTAL_SECONDS {
+            return bad(format!("at most {MAX_STEPS} steps and {MAX_TOTAL_SECONDS} s of bakes"));
+        }
         let mut previous = 0;
         for s in &self.steps {
             if s.weight_bps <= previous || s.weight_bps > FULL_BPS {
