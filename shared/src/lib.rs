@@ -12,6 +12,7 @@ pub mod plan;
 pub mod ports;
 pub mod request;
 pub mod rollout;
+pub mod state;
 pub mod time;
 pub mod usecase;
 

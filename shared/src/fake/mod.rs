@@ -1,0 +1,339 @@
+//! An in-memory, stateful fake of the AWS APIs shifter uses, enforcing AWS's rules for weighted aliases (which
+//! the moto emulator does not): fenced writes on RevisionId, published versions only, at most one additional
+//! version with a weight of 0-100%, same execution role and dead-letter config on both versions.
+//!
+//! [`FakeAws`] implements every port except `Clock`; [`FakeClock`] implements `Clock` with instant sleeps.
+//! Setup helpers panic on a mistake in the test's own setup (an unknown function, a routing AWS would refuse);
+//! the port methods answer with the `Error` the real adapters would return.
+
+mod clock;
+mod ports;
+mod state;
+
+#[cfg(test)]
+mod ops_tests;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+pub use clock::FakeClock;
+
+use crate::domain::{AlarmState, AliasState, Routing};
+use crate::error::Error;
+use crate::notification::Notification;
+use state::{Alias, Config, Function, Scheduled, State, Version};
+
+pub const ACCOUNT_ID: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+/// `arn:aws:lambda:us-east-1:123456789012:function:NAME`.
+pub fn function_arn(name: &str) -> String {
+    format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}")
+}
+
+/// The execution role every version of `function` has unless `set_version_config` says otherwise.
+pub fn default_role(function: &str) -> String {
+    format!("arn:aws:iam::{ACCOUNT_ID}:role/{function}-role")
+}
+
+/// The code $LATEST has right after `add_function`.
+pub const INITIAL_CODE_SHA256: &str = "initial-code-sha256";
+
+/// A port operation, for fault injection and call counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Op {
+    ReadAlias,
+    WriteAlias,
+    DescribeFunction,
+    VersionArn,
+    PublishVersion,
+    AlarmStates,
+    Invoke,
+    /// SNS Publish.
+    Publish,
+}
+
+/// How a hook function answers an invocation.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HookBehaviour {
+    /// `{"status":"Succeeded"}` (the default for any function).
+    #[default]
+    Succeed,
+    /// `{"status":"Failed","reason":REASON}`.
+    Fail(String),
+    /// The function crashed: FunctionError `Unhandled`, `{"errorType":"HookError","errorMessage":MESSAGE}`.
+    FunctionError(String),
+    /// This exact payload, no FunctionError.
+    Reply(Vec<u8>),
+}
+
+/// Who changed an alias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeSource {
+    /// `add_alias`.
+    Created,
+    /// A successful `write_alias` through the port.
+    UpdateAlias,
+    /// `force_alias`: someone else, outside shifter.
+    OutOfBand,
+}
+
+impl ChangeSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeSource::Created => "created",
+            ChangeSource::UpdateAlias => "update-alias",
+            ChangeSource::OutOfBand => "out-of-band",
+        }
+    }
+}
+
+/// One entry of an alias's history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasChange {
+    pub routing: Routing,
+    pub revision_id: String,
+    pub source: ChangeSource,
+}
+
+/// The fake AWS account. Clones share the same state.
+#[derive(Debug, Clone, Default)]
+pub struct FakeAws {
+    state: Arc<Mutex<State>>,
+}
+
+impl FakeAws {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test must not turn every later assertion into a PoisonError.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn with_function<T>(&self, name: &str, f: impl FnOnce(&mut Function) -> T) -> T {
+        let mut st = self.lock();
+        let function = st
+            .functions
+            .get_mut(name)
+            .unwrap_or_else(|| panic!("fake: no function {name:?}: call add_function first"));
+        f(function)
+    }
+
+    // ---- setup -------------------------------------------------------------------------------------------
+
+    /// Creates a function (no published version yet; $LATEST has [`INITIAL_CODE_SHA256`]).
+    pub fn add_function(&self, name: &str) -> &Self {
+        let mut st = self.lock();
+        assert!(
+            !st.functions.contains_key(name),
+            "fake: function {name:?} already exists"
+        );
+        st.functions.insert(name.to_string(), Function::new(name));
+        self
+    }
+
+    /// Sets $LATEST's code to `code_sha256` and publishes it as a new version, whether or not the code
+    /// changed (a setup shortcut; the port's `publish_version` follows AWS and may return the last version).
+    pub fn publish(&self, name: &str, code_sha256: &str) -> String {
+        self.with_function(name, |f| {
+            f.latest_code = code_sha256.to_string();
+            f.publish_latest("published by the test setup")
+        })
+    }
+
+    /// Changes $LATEST's code (like UpdateFunctionCode), so the next `publish_version` creates a version.
+    pub fn set_latest_code(&self, name: &str, code_sha256: &str) -> &Self {
+        self.with_function(name, |f| f.latest_code = code_sha256.to_string());
+        self
+    }
+
+    /// Sets a version's execution role and dead-letter target. `version` may be `$LATEST` (what the next
+    /// published version copies). Defaults: [`default_role`] and no DLQ.
+    pub fn set_version_config(
+        &self,
+        name: &str,
+        version: &str,
+        role: &str,
+        dead_letter_arn: Option<&str>,
+    ) -> &Self {
+        let config = Config {
+            role: role.to_string(),
+            dead_letter_arn: dead_letter_arn.map(str::to_string),
+        };
+        self.with_function(name, |f| {
+            let slot = if version == state::LATEST {
+                &mut f.latest_config
+            } else {
+                f.version_mut(version)
+                    .map(|v: &mut Version| &mut v.config)
+                    .unwrap_or_else(|| panic!("fake: {name} has no published version {version:?}"))
+            };
+            *slot = config;
+        });
+        self
+    }
+
+    /// Creates an alias. The routing must be one AWS would accept (a single-version alias may point at
+    /// $LATEST, as in AWS); the fake panics otherwise.
+    pub fn add_alias(&self, function: &str, alias: &str, routing: Routing) -> &Self {
+        let mut st = self.lock();
+        let revision_id = st.next_revision();
+        let f = st
+            .functions
+            .get_mut(function)
+            .unwrap_or_else(|| panic!("fake: no function {function:?}: call add_function first"));
+        if let Err(e) = f.check_routing(&routing, true) {
+            panic!("fake: add_alias {function}:{alias} {routing}: AWS would refuse it: {e}");
+        }
+        assert!(
+            !f.aliases.contains_key(alias),
+            "fake: alias {function}:{alias} already exists"
+        );
+        f.aliases.insert(
+            alias.to_string(),
+            Alias::new(routing, revision_id, ChangeSource::Created),
+        );
+        self
+    }
+
+    /// Someone else changes the alias (console, another tool): new RevisionId, recorded as out-of-band.
+    pub fn force_alias(&self, function: &str, alias: &str, routing: Routing) -> &Self {
+        let mut st = self.lock();
+        let revision_id = st.next_revision();
+        let f = st
+            .functions
+            .get_mut(function)
+            .unwrap_or_else(|| panic!("fake: no function {function:?}"));
+        if let Err(e) = f.check_routing(&routing, true) {
+            panic!("fake: force_alias {function}:{alias} {routing}: AWS would refuse it: {e}");
+        }
+        let a = f
+            .aliases
+            .get_mut(alias)
+            .unwrap_or_else(|| panic!("fake: no alias {function}:{alias}"));
+        a.set(routing, revision_id, ChangeSource::OutOfBand);
+        self
+    }
+
+    pub fn set_alarm(&self, name: &str, state: AlarmState) -> &Self {
+        self.lock().alarms.insert(name.to_string(), state);
+        self
+    }
+
+    pub fn delete_alarm(&self, name: &str) -> &Self {
+        self.lock().alarms.remove(name);
+        self
+    }
+
+    /// Sets alarm `name` to `state` (creating it if needed) when the `after_calls`-th `alarm_states` call
+    /// from now happens (1-based), before that call answers: an alarm firing mid-bake. 0 sets it now.
+    pub fn schedule_alarm(&self, after_calls: usize, name: &str, state: AlarmState) -> &Self {
+        let mut st = self.lock();
+        if after_calls == 0 {
+            st.alarms.insert(name.to_string(), state);
+        } else {
+            let at_call = st.calls(Op::AlarmStates) + after_calls;
+            st.scheduled.push(Scheduled {
+                at_call,
+                name: name.to_string(),
+                state,
+            });
+        }
+        drop(st);
+        self
+    }
+
+    /// How `function` answers invocations. Creates the function if it does not exist yet.
+    pub fn set_hook(&self, function: &str, behaviour: HookBehaviour) -> &Self {
+        let mut st = self.lock();
+        st.functions
+            .entry(function.to_string())
+            .or_insert_with(|| Function::new(function))
+            .hook = behaviour;
+        drop(st);
+        self
+    }
+
+    pub fn add_topic(&self, topic_arn: &str) -> &Self {
+        self.lock().topics.insert(topic_arn.to_string());
+        self
+    }
+
+    /// The next `count` calls of `op` fail with `error` and have no effect (after any already queued).
+    pub fn fail_next(&self, op: Op, error: Error, count: usize) -> &Self {
+        let mut st = self.lock();
+        let queue = st.faults.entry(op).or_default();
+        queue.extend(std::iter::repeat_n(error, count));
+        drop(st);
+        self
+    }
+
+    // ---- observation -------------------------------------------------------------------------------------
+
+    /// The alias as it is now. Panics if it does not exist.
+    pub fn alias(&self, function: &str, alias: &str) -> AliasState {
+        self.with_function(function, |f| {
+            f.aliases
+                .get(alias)
+                .unwrap_or_else(|| panic!("fake: no alias {function}:{alias}"))
+                .state()
+        })
+    }
+
+    /// Every routing the alias took, in order: the initial one, then each successful write or forced change.
+    pub fn history(&self, function: &str, alias: &str) -> Vec<Routing> {
+        self.changes(function, alias)
+            .into_iter()
+            .map(|c| c.routing)
+            .collect()
+    }
+
+    /// Like `history`, with each change's RevisionId and source.
+    pub fn changes(&self, function: &str, alias: &str) -> Vec<AliasChange> {
+        self.with_function(function, |f| {
+            f.aliases
+                .get(alias)
+                .unwrap_or_else(|| panic!("fake: no alias {function}:{alias}"))
+                .history
+                .clone()
+        })
+    }
+
+    /// The function's published versions, oldest first.
+    pub fn versions(&self, function: &str) -> Vec<String> {
+        self.with_function(function, |f| {
+            (1..=f.versions.len()).map(|n| n.to_string()).collect()
+        })
+    }
+
+    /// The description a version was published with. Panics if the version does not exist.
+    pub fn version_description(&self, function: &str, version: &str) -> String {
+        self.with_function(function, |f| {
+            f.version(version)
+                .unwrap_or_else(|| panic!("fake: {function} has no published version {version:?}"))
+                .description
+                .clone()
+        })
+    }
+
+    /// How many times `op` was called, failed calls included.
+    pub fn calls(&self, op: Op) -> usize {
+        self.lock().calls(op)
+    }
+
+    /// Every hook invocation that reached a function: (function as invoked, payload as JSON; a payload that
+    /// is not JSON is kept as a JSON string).
+    pub fn hook_calls(&self) -> Vec<(String, serde_json::Value)> {
+        self.lock().hook_calls.clone()
+    }
+
+    /// Every notification published to a known topic: (topic ARN, notification).
+    pub fn notifications(&self) -> Vec<(String, Notification)> {
+        self.lock().notifications.clone()
+    }
+}

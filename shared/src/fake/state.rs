@@ -1,0 +1,263 @@
+//! The fake's state and the AWS rules it enforces.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use super::{default_role, function_arn, AliasChange, ChangeSource, HookBehaviour, Op};
+use super::{ACCOUNT_ID, INITIAL_CODE_SHA256, REGION};
+use crate::domain::{AlarmState, AliasState, Routing};
+use crate::error::{Error, Result};
+use crate::notification::Notification;
+use crate::plan::FULL_BPS;
+
+pub(super) const LATEST: &str = "$LATEST";
+
+#[derive(Debug, Default)]
+pub(super) struct State {
+    pub functions: BTreeMap<String, Function>,
+    pub alarms: BTreeMap<String, AlarmState>,
+    pub scheduled: Vec<Scheduled>,
+    pub topics: BTreeSet<String>,
+    pub notifications: Vec<(String, Notification)>,
+    pub hook_calls: Vec<(String, serde_json::Value)>,
+    pub faults: HashMap<Op, VecDeque<Error>>,
+    call_counts: HashMap<Op, usize>,
+    revisions: u64,
+}
+
+#[derive(Debug)]
+pub(super) struct Scheduled {
+    pub at_call: usize,
+    pub name: String,
+    pub state: AlarmState,
+}
+
+impl State {
+    pub fn calls(&self, op: Op) -> usize {
+        self.call_counts.get(&op).copied().unwrap_or(0)
+    }
+
+    /// Counts a call of `op` and returns its 1-based number.
+    pub fn count(&mut self, op: Op) -> usize {
+        let n = self.call_counts.entry(op).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// The injected failure for this call of `op`, if one is queued.
+    pub fn injected(&mut self, op: Op) -> Result<()> {
+        match self.faults.get_mut(&op).and_then(VecDeque::pop_front) {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Counts the call, then fails it if a failure is queued.
+    pub fn begin(&mut self, op: Op) -> Result<()> {
+        self.count(op);
+        self.injected(op)
+    }
+
+    /// A fresh RevisionId, never seen before in this fake.
+    pub fn next_revision(&mut self) -> String {
+        self.revisions += 1;
+        format!("rev-{:08}", self.revisions)
+    }
+
+    /// The function named by `name_or_arn` (a name or an unqualified function ARN), like Lambda resolves it.
+    pub fn function(&self, name_or_arn: &str) -> Result<(&str, &Function)> {
+        let name = resolve(name_or_arn);
+        self.functions
+            .get_key_value(name)
+            .map(|(k, f)| (k.as_str(), f))
+            .ok_or_else(|| function_not_found(name_or_arn))
+    }
+}
+
+fn resolve(name_or_arn: &str) -> &str {
+    let prefix = format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:");
+    name_or_arn.strip_prefix(&prefix).unwrap_or(name_or_arn)
+}
+
+fn function_not_found(name_or_arn: &str) -> Error {
+    let arn = if name_or_arn.starts_with("arn:") {
+        name_or_arn.to_string()
+    } else {
+        function_arn(name_or_arn)
+    };
+    Error::not_found("", format!("Function not found: {arn}"))
+}
+
+/// What a version carries that the alias rules compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Config {
+    pub role: String,
+    pub dead_letter_arn: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Version {
+    pub code: String,
+    pub config: Config,
+    pub description: String,
+}
+
+#[derive(Debug)]
+pub(super) struct Function {
+    pub name: String,
+    pub latest_code: String,
+    pub latest_config: Config,
+    /// Version N is `versions[N - 1]`.
+    pub versions: Vec<Version>,
+    pub aliases: BTreeMap<String, Alias>,
+    pub hook: HookBehaviour,
+}
+
+impl Function {
+    pub fn new(name: &str) -> Self {
+        Function {
+            name: name.to_string(),
+            latest_code: INITIAL_CODE_SHA256.to_string(),
+            latest_config: Config {
+                role: default_role(name),
+                dead_letter_arn: None,
+            },
+            versions: Vec::new(),
+            aliases: BTreeMap::new(),
+            hook: HookBehaviour::default(),
+        }
+    }
+
+    fn index(&self, version: &str) -> Option<usize> {
+        let n: usize = version.parse().ok()?;
+        // "01" is not version 1; "0" is not a version.
+        (n.to_string() == version && (1..=self.versions.len()).contains(&n)).then(|| n - 1)
+    }
+
+    /// A published version ($LATEST is not one).
+    pub fn version(&self, version: &str) -> Option<&Version> {
+        self.index(version).map(|i| &self.versions[i])
+    }
+
+    pub fn version_mut(&mut self, version: &str) -> Option<&mut Version> {
+        self.index(version).map(move |i| &mut self.versions[i])
+    }
+
+    /// Always creates a new version from $LATEST.
+    pub fn publish_latest(&mut self, description: &str) -> String {
+        self.versions.push(Version {
+            code: self.latest_code.clone(),
+            config: self.latest_config.clone(),
+            description: description.to_string(),
+        });
+        self.versions.len().to_string()
+    }
+
+    /// PublishVersion: the last version when neither code nor configuration changed since, else a new one.
+    pub fn publish_if_changed(&mut self, description: &str) -> String {
+        match self.versions.last() {
+            Some(last) if last.code == self.latest_code && last.config == self.latest_config => {
+                self.versions.len().to_string()
+            }
+            _ => self.publish_latest(description),
+        }
+    }
+
+    pub fn version_arn(&self, version: &str) -> String {
+        format!("{}:{version}", function_arn(&self.name))
+    }
+
+    /// AWS's rules for an alias's routing. `allow_latest_single`: AWS lets a plain alias point at $LATEST;
+    /// shifter's writes never should, so `write_alias` refuses it.
+    pub fn check_routing(&self, routing: &Routing, allow_latest_single: bool) -> Result<()> {
+        let primary = routing.function_version.as_str();
+        let Some(extra) = &routing.additional else {
+            if primary == LATEST && allow_latest_single {
+                return Ok(());
+            }
+            return self.published(primary).map(|_| ());
+        };
+        let p = self.published(primary)?;
+        let a = self.published(&extra.version)?;
+        if extra.version == primary {
+            return Err(rejected(format!(
+                "the additional version {primary} must differ from the primary version"
+            )));
+        }
+        if extra.weight_bps > FULL_BPS {
+            return Err(rejected(format!(
+                "AdditionalVersionWeights value {} is outside 0.0-1.0",
+                f64::from(extra.weight_bps) / f64::from(FULL_BPS)
+            )));
+        }
+        if p.config.role != a.config.role {
+            return Err(rejected(
+                "Specified versions must be associated with the same execution role".to_string(),
+            ));
+        }
+        if p.config.dead_letter_arn != a.config.dead_letter_arn {
+            return Err(rejected(
+                "Specified versions must be associated with the same dead letter queue configuration"
+                    .to_string(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn published(&self, version: &str) -> Result<&Version> {
+        if version == LATEST {
+            return Err(rejected(
+                "routing to $LATEST is not supported: an alias must point to published versions"
+                    .to_string(),
+            ));
+        }
+        self.version(version).ok_or_else(|| {
+            Error::not_found(
+                "",
+                format!("Function not found: {}", self.version_arn(version)),
+            )
+        })
+    }
+}
+
+fn rejected(message: String) -> Error {
+    Error::AwsRejected {
+        operation: "UpdateAlias".to_string(),
+        message,
+    }
+}
+
+#[derive(Debug)]
+pub(super) struct Alias {
+    pub routing: Routing,
+    pub revision_id: String,
+    pub history: Vec<AliasChange>,
+}
+
+impl Alias {
+    pub fn new(routing: Routing, revision_id: String, source: ChangeSource) -> Self {
+        let mut alias = Alias {
+            routing: routing.clone(),
+            revision_id: revision_id.clone(),
+            history: Vec::new(),
+        };
+        alias.set(routing, revision_id, source);
+        alias
+    }
+
+    pub fn set(&mut self, routing: Routing, revision_id: String, source: ChangeSource) {
+        self.history.push(AliasChange {
+            routing: routing.clone(),
+            revision_id: revision_id.clone(),
+            source,
+        });
+        self.routing = routing;
+        self.revision_id = revision_id;
+    }
+
+    pub fn state(&self) -> AliasState {
+        AliasState {
+            routing: self.routing.clone(),
+            revision_id: self.revision_id.clone(),
+        }
+    }
+}
