@@ -1,1 +1,33 @@
-fn main() {}
+//! `shifter`: plan and run progressive rollouts of AWS Lambda aliases.
+
+use std::io::Write;
+
+use clap::Parser;
+use shifter_cli::args::{Cli, Command};
+use shifter_cli::render::Renderer;
+use shifter_cli::{deploy, logging, plan_cmd};
+
+fn main() {
+    let cli = Cli::parse();
+    logging::init();
+    let code = match &cli.command {
+        Command::Plan(args) => plan_cmd::run(args, &mut std::io::stdout(), &mut std::io::stderr()),
+        Command::Deploy(args) => {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("error: cannot start the async runtime: {e}");
+                    std::process::exit(1);
+                }
+            };
+            let mut render = Renderer::for_terminal(args.output);
+            runtime.block_on(deploy::run(args, &mut render))
+        }
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    std::process::exit(code);
+}

@@ -82,6 +82,19 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         rollout_id: &str,
         obs: &mut impl Observer,
     ) -> Outcome {
+        self.run_until(spec, rollout_id, obs, std::future::pending())
+            .await
+    }
+
+    /// Like `run`, but when `abort` completes (an operator's Ctrl-C, a CI runner's SIGTERM) the rollout stops
+    /// where it is and rolls back: a weighted alias must never outlive the process that owns it.
+    pub async fn run_until(
+        &self,
+        spec: &RolloutSpec,
+        rollout_id: &str,
+        obs: &mut impl Observer,
+        abort: impl std::future::Future<Output = String>,
+    ) -> Outcome {
         let prepared = match usecase::prepare(self.ports, spec, rollout_id).await {
             Ok(r) => r,
             Err(error) => return Outcome::Rejected { error },
@@ -93,7 +106,12 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         )
         .await;
         let mut rollout = prepared;
-        let flow = self.drive(&mut rollout, obs).await;
+        // Dropping `drive` mid-call is safe: every write is absolute and fenced, and rollback reads the alias
+        // afresh before it writes.
+        let flow = tokio::select! {
+            flow = self.drive(&mut rollout, obs) => flow,
+            reason = abort => Ok(Flow::Unhealthy(format!("aborted: {reason}"))),
+        };
         let (reason, error) = match flow {
             Ok(Flow::Promoted) => {
                 self.emit(

@@ -29,7 +29,9 @@ fn world() -> FakeAws {
 fn spec(extra: serde_json::Value) -> RolloutSpec {
     let mut req = json!({"functionName": F, "alias": A, "targetVersion": "2", "strategy": "Canary10Percent5Minutes",
         "alarms": ["errors"], "notificationTopicArn": TOPIC});
-    req.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    req.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     RolloutRequest::from_value(req).unwrap().validate().unwrap()
 }
 
@@ -55,7 +57,9 @@ impl Observer for Recorder {
 async fn run(aws: &FakeAws, spec: &RolloutSpec) -> (Outcome, Recorder, FakeClock) {
     let clock = FakeClock::default();
     let mut rec = Recorder::default();
-    let outcome = LocalDriver::new(aws, &clock).run(spec, "r-1", &mut rec).await;
+    let outcome = LocalDriver::new(aws, &clock)
+        .run(spec, "r-1", &mut rec)
+        .await;
     (outcome, rec, clock)
 }
 
@@ -66,11 +70,34 @@ async fn a_canary_promotes_after_its_bake_checking_every_interval() {
     let aws = world();
     let (outcome, rec, clock) = run(&aws, &spec(json!({}))).await;
     assert_eq!(outcome.exit_code(), 0, "{outcome:?}");
-    assert_eq!(aws.history(F, A), vec![Routing::single("1"), Routing::split("1", "2", 1000), Routing::single("2")]);
-    assert_eq!(rec.events, vec![RolloutStarted, TrafficShifted, TrafficShifted, RolloutSucceeded]);
+    assert_eq!(
+        aws.history(F, A),
+        vec![
+            Routing::single("1"),
+            Routing::split("1", "2", 1000),
+            Routing::single("2")
+        ]
+    );
+    assert_eq!(
+        rec.events,
+        vec![
+            RolloutStarted,
+            TrafficShifted,
+            TrafficShifted,
+            RolloutSucceeded
+        ]
+    );
     assert_eq!(clock.total_slept(), Duration::from_secs(300));
-    assert_eq!(rec.checks, 1 + 30, "one before the first shift, then every 10 s of the 300 s bake");
-    let published: Vec<_> = aws.notifications().into_iter().map(|(t, n)| (t, n.event_type)).collect();
+    assert_eq!(
+        rec.checks,
+        1 + 30,
+        "one before the first shift, then every 10 s of the 300 s bake"
+    );
+    let published: Vec<_> = aws
+        .notifications()
+        .into_iter()
+        .map(|(t, n)| (t, n.event_type))
+        .collect();
     assert_eq!(published.len(), 4);
     assert!(published.iter().all(|(t, _)| t == TOPIC));
 }
@@ -78,10 +105,17 @@ async fn a_canary_promotes_after_its_bake_checking_every_interval() {
 #[tokio::test]
 async fn a_linear_rollout_steps_through_every_weight() {
     let aws = world();
-    let (outcome, _, clock) = run(&aws, &spec(json!({"strategy": "Linear10PercentEvery1Minute"}))).await;
+    let (outcome, _, clock) = run(
+        &aws,
+        &spec(json!({"strategy": "Linear10PercentEvery1Minute"})),
+    )
+    .await;
     assert_eq!(outcome.exit_code(), 0);
     let weights: Vec<u32> = aws.history(F, A).iter().map(|r| r.weight_of("2")).collect();
-    assert_eq!(weights, vec![0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000]);
+    assert_eq!(
+        weights,
+        vec![0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10_000]
+    );
     assert_eq!(clock.total_slept(), Duration::from_secs(9 * 60));
 }
 
@@ -96,8 +130,19 @@ async fn an_alarm_mid_bake_rolls_back_at_once() {
         Outcome::RolledBack { reason, .. } => assert!(reason.contains("errors"), "{reason}"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(aws.history(F, A), vec![Routing::single("1"), Routing::split("1", "2", 1000), Routing::single("1")]);
-    assert_eq!(clock.total_slept(), Duration::from_secs(30), "stops at the check that saw the alarm");
+    assert_eq!(
+        aws.history(F, A),
+        vec![
+            Routing::single("1"),
+            Routing::split("1", "2", 1000),
+            Routing::single("1")
+        ]
+    );
+    assert_eq!(
+        clock.total_slept(),
+        Duration::from_secs(30),
+        "stops at the check that saw the alarm"
+    );
     assert_eq!(rec.events, vec![RolloutStarted, TrafficShifted, RolledBack]);
 }
 
@@ -125,14 +170,37 @@ async fn a_failed_pre_traffic_hook_shifts_nothing() {
 async fn a_failed_post_traffic_hook_rolls_back_from_full_traffic() {
     let aws = world();
     aws.set_hook("post", HookBehaviour::FunctionError("panic in hook".into()));
-    let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"preTraffic": "pre", "postTraffic": "post"}}))).await;
+    let (outcome, rec, _) = run(
+        &aws,
+        &spec(json!({"hooks": {"preTraffic": "pre", "postTraffic": "post"}})),
+    )
+    .await;
     assert_eq!(outcome.exit_code(), 1);
     assert_eq!(
         aws.history(F, A),
-        vec![Routing::single("1"), Routing::split("1", "2", 1000), Routing::single("2"), Routing::single("1")]
+        vec![
+            Routing::single("1"),
+            Routing::split("1", "2", 1000),
+            Routing::single("2"),
+            Routing::single("1")
+        ]
     );
-    assert_eq!(rec.events, vec![RolloutStarted, HookSucceeded, TrafficShifted, TrafficShifted, HookFailed, RolledBack]);
-    let calls: Vec<String> = aws.hook_calls().into_iter().map(|(f, p)| format!("{f}:{}", p["weightPercent"])).collect();
+    assert_eq!(
+        rec.events,
+        vec![
+            RolloutStarted,
+            HookSucceeded,
+            TrafficShifted,
+            TrafficShifted,
+            HookFailed,
+            RolledBack
+        ]
+    );
+    let calls: Vec<String> = aws
+        .hook_calls()
+        .into_iter()
+        .map(|(f, p)| format!("{f}:{}", p["weightPercent"]))
+        .collect();
     assert_eq!(calls, vec!["pre:0.0", "post:100.0"]);
 }
 
@@ -159,7 +227,14 @@ async fn an_invalid_target_exits_2_before_any_write() {
 #[tokio::test]
 async fn an_alias_changed_mid_rollout_stops_with_a_conflict() {
     let aws = world();
-    aws.fail_next(Op::WriteAlias, Error::AliasChanged { alias: A.into(), message: "PreconditionFailed".into() }, 1);
+    aws.fail_next(
+        Op::WriteAlias,
+        Error::AliasChanged {
+            alias: A.into(),
+            message: "PreconditionFailed".into(),
+        },
+        1,
+    );
     let (outcome, rec, _) = run(&aws, &spec(json!({}))).await;
     assert_eq!(outcome.exit_code(), 3, "{outcome:?}");
     assert_eq!(aws.alias(F, A).routing, Routing::single("1"));
@@ -170,10 +245,26 @@ async fn an_alias_changed_mid_rollout_stops_with_a_conflict() {
 async fn an_error_after_traffic_moved_restores_the_old_version() {
     let aws = world();
     // The post-traffic hook cannot be invoked at all (retries exhausted): an error, not a verdict.
-    aws.fail_next(Op::Invoke, Error::Transient { operation: "Invoke".into(), message: "503".into() }, 1);
+    aws.fail_next(
+        Op::Invoke,
+        Error::Transient {
+            operation: "Invoke".into(),
+            message: "503".into(),
+        },
+        1,
+    );
     let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"postTraffic": "post"}}))).await;
     assert_eq!(outcome.exit_code(), 1, "{outcome:?}");
-    assert!(matches!(outcome, Outcome::Failed { alias_restored: true, .. }), "{outcome:?}");
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Failed {
+                alias_restored: true,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
     assert_eq!(aws.alias(F, A).routing, Routing::single("1"));
     assert_eq!(rec.events.last(), Some(&RolloutFailed));
     let (_, last) = aws.notifications().pop().unwrap();
@@ -188,8 +279,18 @@ async fn a_bake_stops_on_a_failed_alarm_read() {
     let s = spec(json!({}));
     let rollout = crate::usecase::prepare(&aws, &s, "r-2").await.unwrap();
     let rollout = crate::usecase::shift_traffic(&aws, &rollout).await.unwrap();
-    aws.fail_next(Op::AlarmStates, Error::Transient { operation: "DescribeAlarms".into(), message: "503".into() }, 1);
-    let err = driver.bake(&rollout, 60, &mut Recorder::default()).await.unwrap_err();
+    aws.fail_next(
+        Op::AlarmStates,
+        Error::Transient {
+            operation: "DescribeAlarms".into(),
+            message: "503".into(),
+        },
+        1,
+    );
+    let err = driver
+        .bake(&rollout, 60, &mut Recorder::default())
+        .await
+        .unwrap_err();
     assert!(err.is_transient());
     assert_eq!(clock.total_slept(), Duration::from_secs(10));
 }
@@ -197,7 +298,14 @@ async fn a_bake_stops_on_a_failed_alarm_read() {
 #[tokio::test]
 async fn a_failing_topic_does_not_stop_the_rollout() {
     let aws = world();
-    aws.fail_next(Op::Publish, Error::AwsRejected { operation: "Publish".into(), message: "AuthorizationError".into() }, 2);
+    aws.fail_next(
+        Op::Publish,
+        Error::AwsRejected {
+            operation: "Publish".into(),
+            message: "AuthorizationError".into(),
+        },
+        2,
+    );
     let (outcome, rec, _) = run(&aws, &spec(json!({}))).await;
     assert_eq!(outcome.exit_code(), 0);
     assert_eq!(rec.notify_failures, 2);
@@ -205,14 +313,29 @@ async fn a_failing_topic_does_not_stop_the_rollout() {
 }
 
 fn op() -> impl Strategy<Value = Op> {
-    prop_oneof![Just(Op::ReadAlias), Just(Op::WriteAlias), Just(Op::AlarmStates), Just(Op::Invoke), Just(Op::Publish)]
+    prop_oneof![
+        Just(Op::ReadAlias),
+        Just(Op::WriteAlias),
+        Just(Op::AlarmStates),
+        Just(Op::Invoke),
+        Just(Op::Publish)
+    ]
 }
 
 fn error() -> impl Strategy<Value = Error> {
     prop_oneof![
-        Just(Error::Transient { operation: "x".into(), message: "503".into() }),
-        Just(Error::AwsRejected { operation: "x".into(), message: "denied".into() }),
-        Just(Error::AliasChanged { alias: A.into(), message: "PreconditionFailed".into() }),
+        Just(Error::Transient {
+            operation: "x".into(),
+            message: "503".into()
+        }),
+        Just(Error::AwsRejected {
+            operation: "x".into(),
+            message: "denied".into()
+        }),
+        Just(Error::AliasChanged {
+            alias: A.into(),
+            message: "PreconditionFailed".into()
+        }),
     ]
 }
 
@@ -251,4 +374,37 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+#[tokio::test]
+async fn an_abort_mid_bake_rolls_back() {
+    let aws = world();
+    let clock = FakeClock::default();
+    let mut rec = Recorder::default();
+    let driver = LocalDriver::new(&aws, &clock);
+    // Abort once the canary has taken traffic: poll the fake until the alias is weighted.
+    let watcher = aws.clone();
+    let abort = async move {
+        while !watcher.alias(F, A).routing.is_weighted() {
+            tokio::task::yield_now().await;
+        }
+        "SIGINT".to_string()
+    };
+    let outcome = driver
+        .run_until(&spec(json!({})), "r-abort", &mut rec, abort)
+        .await;
+    assert_eq!(outcome.exit_code(), 1, "{outcome:?}");
+    match &outcome {
+        Outcome::RolledBack { reason, .. } => assert_eq!(reason, "aborted: SIGINT"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        aws.history(F, A),
+        vec![
+            Routing::single("1"),
+            Routing::split("1", "2", 1000),
+            Routing::single("1")
+        ]
+    );
+    assert!(clock.total_slept() < Duration::from_secs(300));
 }

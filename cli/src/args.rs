@@ -1,0 +1,128 @@
+//! The command line (clap derive). Parsing only: `request` turns these flags into a rollout request.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shifter",
+    version,
+    about = "Progressive delivery for AWS Lambda aliases: shift traffic step by step, roll back on alarms."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Roll a version out to an alias step by step; roll back when an alarm fires or a hook fails.
+    ///
+    /// Exit codes: 0 promoted, 1 rolled back or failed, 2 invalid request (nothing changed),
+    /// 3 conflict (another rollout owns the alias, or it changed under this one).
+    #[command(after_help = DEPLOY_EXAMPLES)]
+    Deploy(Box<DeployArgs>),
+    /// Show the steps a strategy takes and how long it bakes. Calls no AWS API.
+    Plan(PlanArgs),
+}
+
+const DEPLOY_EXAMPLES: &str = "Examples:
+  shifter deploy --local --function orders --alias live --version 7 \\
+      --strategy Canary10Percent5Minutes --alarm orders-errors --pre-traffic-hook orders-smoke
+  shifter deploy --local --request events/requests/canary.json --output json";
+
+/// The flags that make up a rollout request. Given with `--request`, they override the file's fields.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RequestArgs {
+    /// A rollout request as a JSON file (as in events/requests/); flags override its fields.
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// The function to roll out: a name or a function ARN, without a qualifier.
+    #[arg(long, value_name = "NAME")]
+    pub function: Option<String>,
+    /// The alias whose traffic shifts.
+    #[arg(long, value_name = "ALIAS")]
+    pub alias: Option<String>,
+    /// The published version to roll out. Without it, $LATEST is published and rolled out.
+    #[arg(long, value_name = "N")]
+    pub version: Option<String>,
+    /// When publishing $LATEST: the base64 SHA-256 its code must have.
+    #[arg(long, value_name = "SHA256")]
+    pub code_sha256: Option<String>,
+    /// A preset (Canary10Percent5Minutes, Linear10PercentEvery1Minute, AllAtOnce, ...) or a JSON object
+    /// such as '{"type":"linear","percent":20,"intervalSeconds":5}'.
+    #[arg(long, value_name = "STRATEGY")]
+    pub strategy: Option<String>,
+    /// A CloudWatch alarm that rolls the rollout back when it fires. Repeatable.
+    #[arg(long = "alarm", value_name = "NAME")]
+    pub alarms: Vec<String>,
+    /// A function invoked before any traffic shifts; its failure stops the rollout.
+    #[arg(long, value_name = "FUNCTION")]
+    pub pre_traffic_hook: Option<String>,
+    /// A function invoked once the alias serves the new version alone; its failure rolls back.
+    #[arg(long, value_name = "FUNCTION")]
+    pub post_traffic_hook: Option<String>,
+    /// An SNS topic ARN that receives one message per lifecycle event.
+    #[arg(long, value_name = "ARN")]
+    pub topic: Option<String>,
+    /// How an alarm in INSUFFICIENT_DATA counts [default: healthy].
+    #[arg(long, value_enum, value_name = "POLICY")]
+    pub insufficient_data: Option<Policy>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Policy {
+    Healthy,
+    Unhealthy,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Healthy => "healthy",
+            Policy::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Progress and a summary for people.
+    #[default]
+    Text,
+    /// One JSON object per lifecycle event on stdout, nothing else.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub request: RequestArgs,
+    /// Seconds between alarm reads during a bake.
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub check_interval: u64,
+    /// The rollout's id (1-80 letters, digits, '-' or '_') [default: generated].
+    #[arg(long, value_name = "ID")]
+    pub rollout_id: Option<String>,
+    /// How progress is reported on stdout.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Drive the rollout from this process, with the AWS credentials of this shell (AWS_PROFILE,
+    /// AWS_REGION, AWS_ENDPOINT_URL). Required: the state-machine mode is not in this build yet.
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PlanArgs {
+    /// A preset name or a JSON strategy object (see `shifter deploy --help`).
+    #[arg(long, value_name = "STRATEGY", required_unless_present = "request")]
+    pub strategy: Option<String>,
+    /// A rollout request file: the whole request is validated and its strategy planned.
+    #[arg(long, value_name = "FILE")]
+    pub request: Option<PathBuf>,
+    /// A table for people, or the plan as JSON.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}

@@ -1,0 +1,17 @@
+//! The `shifter` command. `main.rs` only parses and dispatches; everything else lives here so that tests can
+//! drive it in-process.
+//!
+//! - `args`: the command line; `request`: flags and a request file to a validated rollout spec.
+//! - `deploy`: the mode-independent deploy flow; `local`: the `--local` mode (the `LocalDriver`).
+//! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
+//! - `plan_cmd`: `shifter plan`; `logging`: tracing to stderr; `fmt`: durations.
+
+pub mod args;
+pub mod deploy;
+pub mod fmt;
+pub mod local;
+pub mod logging;
+pub mod plan_cmd;
+pub mod render;
+pub mod request;
+pub mod text;

@@ -1,0 +1,73 @@
+//! `shifter deploy --local`: this process drives the rollout with the `LocalDriver`, over the AWS APIs with
+//! this shell's credentials (or, in tests, over any ports and clock).
+
+use std::time::Duration;
+
+use shifter::aws::AwsPorts;
+use shifter::driver::{LocalDriver, LocalPorts, Outcome};
+use shifter::ports::Clock;
+use shifter::time::SystemClock;
+use tracing::info;
+
+use crate::deploy::Deployment;
+use crate::render::Renderer;
+
+/// Loads the AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) and runs the rollout.
+pub async fn run(deployment: &Deployment, render: &mut Renderer) -> i32 {
+    let ports = AwsPorts::from_env().await;
+    drive(&ports, &SystemClock, deployment, render)
+        .await
+        .exit_code()
+}
+
+/// Runs the rollout to its end, rendering progress and the outcome.
+pub async fn drive<P: LocalPorts, C: Clock>(
+    ports: &P,
+    clock: &C,
+    deployment: &Deployment,
+    render: &mut Renderer,
+) -> Outcome {
+    let started = clock.now_millis();
+    let driver = LocalDriver {
+        check_interval: deployment.check_interval,
+        ..LocalDriver::new(ports, clock)
+    };
+    info!(function = %deployment.spec.function_name, alias = %deployment.spec.alias, "deploying locally");
+    let outcome = driver
+        .run_until(
+            &deployment.spec,
+            &deployment.rollout_id,
+            render,
+            interrupted(),
+        )
+        .await;
+    let elapsed = Duration::from_millis(clock.now_millis().saturating_sub(started));
+    render.finish(&outcome, elapsed);
+    outcome
+}
+
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job), naming it. A second signal during
+/// the rollback kills the process as usual.
+async fn interrupted() -> String {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        let name = tokio::select! {
+            _ = int.recv() => "interrupted (SIGINT)",
+            _ = term.recv() => "terminated (SIGTERM)",
+        };
+        tracing::warn!(signal = name, "stopping the rollout and rolling back");
+        name.to_string()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupted (Ctrl-C)".to_string()
+    }
+}

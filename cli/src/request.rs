@@ -1,0 +1,125 @@
+//! Flags and an optional request file to a rollout request (JSON), then to a validated spec.
+
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use shifter::request::{RolloutRequest, RolloutSpec};
+use shifter::Error;
+
+use crate::args::RequestArgs;
+
+/// Stand-ins used when only a strategy is at hand (`shifter plan --strategy`).
+pub const PLACEHOLDER_FUNCTION: &str = "placeholder-function";
+pub const PLACEHOLDER_ALIAS: &str = "placeholder-alias";
+
+/// The request as JSON: the `--request` file's object (if any), with every given flag written over it.
+pub fn build_request(args: &RequestArgs) -> Result<Value, Error> {
+    let mut request = match &args.request {
+        Some(path) => read_request_file(path)?,
+        None => Map::new(),
+    };
+    let mut set = |key: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            request.insert(key.to_string(), Value::String(v.clone()));
+        }
+    };
+    set("functionName", &args.function);
+    set("alias", &args.alias);
+    set("targetVersion", &args.version);
+    set("codeSha256", &args.code_sha256);
+    set("notificationTopicArn", &args.topic);
+    if let Some(strategy) = &args.strategy {
+        request.insert("strategy".into(), parse_strategy(strategy)?);
+    }
+    if !args.alarms.is_empty() {
+        request.insert("alarms".into(), args.alarms.clone().into());
+    }
+    if let Some(policy) = args.insufficient_data {
+        request.insert("insufficientData".into(), policy.as_str().into());
+    }
+    for (key, hook) in [
+        ("preTraffic", &args.pre_traffic_hook),
+        ("postTraffic", &args.post_traffic_hook),
+    ] {
+        if let Some(hook) = hook {
+            let hooks = request
+                .entry("hooks")
+                .or_insert_with(|| Value::Object(Map::new()));
+            let Some(hooks) = hooks.as_object_mut() else {
+                return Err(Error::invalid("hooks", "must be an object"));
+            };
+            hooks.insert(key.into(), hook.clone().into());
+        }
+    }
+    for (key, flag) in [
+        ("functionName", "--function NAME"),
+        ("alias", "--alias ALIAS"),
+        ("strategy", "--strategy STRATEGY"),
+    ] {
+        if !request.contains_key(key) {
+            return Err(Error::invalid(
+                key,
+                format!("required: give {flag}, or a --request file that sets it"),
+            ));
+        }
+    }
+    Ok(Value::Object(request))
+}
+
+/// Builds, parses and validates the request: every check that needs no AWS.
+pub fn spec_from_args(args: &RequestArgs) -> Result<RolloutSpec, Error> {
+    RolloutRequest::from_value(build_request(args)?)?.validate()
+}
+
+/// A strategy flag is a preset name, or a JSON object when it starts with `{`.
+pub fn parse_strategy(text: &str) -> Result<Value, Error> {
+    let trimmed = text.trim();
+    if trimmed.starts_with('{') {
+        serde_json::from_str(trimmed).map_err(|e| {
+            Error::invalid(
+                "strategy",
+                format!("--strategy is not a valid JSON object: {e}"),
+            )
+        })
+    } else {
+        Ok(Value::String(trimmed.to_string()))
+    }
+}
+
+fn read_request_file(path: &Path) -> Result<Map<String, Value>, Error> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::invalid("request", format!("cannot read {shown}: {e}")))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(Error::invalid(
+            "request",
+            format!("{shown} must hold one JSON object"),
+        )),
+        Err(e) => Err(Error::invalid(
+            "request",
+            format!("{shown} is not valid JSON: {e}"),
+        )),
+    }
+}
+
+/// `--rollout-id` must be usable as a Step Functions execution name, like generated ids are.
+pub fn check_rollout_id(id: &str) -> Result<(), Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 80
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "rolloutId",
+            format!("{id:?} is not a rollout id: use 1-80 letters, digits, '-' or '_'"),
+        ))
+    }
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -1,0 +1,175 @@
+//! The real `shifter` binary. None of these reach AWS: `plan` makes no calls, and the deploys here stop before
+//! any client is built (the environment points any stray call at a closed local port regardless).
+
+use std::process::{Command, Output};
+
+fn shifter(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shifter"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("SHIFTER_LOG")
+        .output()
+        .expect("the shifter binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("UTF-8 output")
+}
+
+#[test]
+fn plan_prints_the_canary_table() {
+    let out = shifter(&["plan", "--strategy", "Canary10Percent5Minutes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["strategy", "Canary10Percent5Minutes"]);
+    assert_eq!(lines[1], ["step", "weight", "bake", "starts", "at"]);
+    assert_eq!(lines[2], ["1", "10%", "5m00s", "+0s"]);
+    assert_eq!(lines[3], ["2", "100%", "-", "+5m00s"]);
+    assert_eq!(lines[4], ["2", "steps,", "5m00s", "in", "total"]);
+    assert_eq!(lines.len(), 5);
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn plan_json_is_the_plan() {
+    let out = shifter(&["plan", "--strategy", "AllAtOnce", "--output", "json"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "{\"steps\":[{\"weightBps\":10000,\"bakeSeconds\":0}]}\n"
+    );
+}
+
+#[test]
+fn plan_with_an_invalid_strategy_exits_2_naming_the_field() {
+    let out = shifter(&[
+        "plan",
+        "--strategy",
+        r#"{"type":"linear","percent":20,"intervalSeconds":0}"#,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: strategy.intervalSeconds: "),
+        "{stderr}"
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn deploy_without_local_exits_2_explaining_why() {
+    let out = shifter(&[
+        "deploy",
+        "--function",
+        "orders",
+        "--alias",
+        "live",
+        "--version",
+        "7",
+        "--strategy",
+        "Canary10Percent5Minutes",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("state machine is not available"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--local"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn deploy_with_an_invalid_request_exits_2_before_any_aws_call() {
+    let out = shifter(&[
+        "deploy",
+        "--local",
+        "--function",
+        "orders",
+        "--alias",
+        "live",
+        "--version",
+        "$LATEST",
+        "--strategy",
+        "AllAtOnce",
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = text(&out.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["eventType"], "RequestRejected");
+    assert_eq!(v["field"], "targetVersion");
+    assert!(text(&out.stderr).starts_with("error: targetVersion: "));
+}
+
+#[test]
+fn deploy_help_lists_the_flags() {
+    let out = shifter(&["deploy", "--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    for flag in [
+        "--function",
+        "--alias",
+        "--version",
+        "--code-sha256",
+        "--strategy",
+        "--alarm",
+        "--pre-traffic-hook",
+        "--post-traffic-hook",
+        "--topic",
+        "--insufficient-data",
+        "--request",
+        "--check-interval",
+        "--rollout-id",
+        "--output",
+        "--local",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+/// The repository's example requests: the valid ones plan; each invalid one exits 2 naming the field its file
+/// name starts with (`<field>--<what>.json`).
+#[test]
+fn plan_checks_the_example_requests() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/requests");
+    let mut planned = 0;
+    for entry in std::fs::read_dir(&dir).expect("events/requests exists") {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "json") {
+            let out = shifter(&["plan", "--request", path.to_str().unwrap()]);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{path:?}: {}",
+                text(&out.stderr)
+            );
+            assert!(text(&out.stdout).contains(" in total\n"));
+            planned += 1;
+        }
+    }
+    assert!(planned >= 3, "only {planned} example requests");
+    let mut rejected = 0;
+    for entry in std::fs::read_dir(dir.join("invalid")).expect("events/requests/invalid exists") {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let field = name.split("--").next().unwrap();
+        let out = shifter(&["plan", "--request", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with(&format!("error: {field}")),
+            "{name}: {stderr}"
+        );
+        rejected += 1;
+    }
+    assert!(rejected >= 3, "only {rejected} invalid example requests");
+}

@@ -1,0 +1,362 @@
+"""Reverse proxy on the public port (SHIFTER_PORT) in front of moto and `cargo lambda watch`.
+
+Clients (boto3, the Rust SDK, moto's own Step Functions engine via MOTO_PORT) all talk to this port:
+- Lambda Invoke of a workspace binary -> cargo lambda watch, with AWS semantics restored (see invoke()).
+- Smithy RPC-v2 CBOR (aws-sdk-cloudwatch >= 1.100) -> cbor_bridge -> boto3 -> moto.
+- CreateAlias / UpdateAlias successes are recorded (GET /_harness/alias-history).
+- Injected faults (POST /_harness/faults) answer matching calls with AWS-style errors.
+- Everything else -> moto, verbatim.
+Stdlib only apart from boto3/cbor2 (from the harness venv). Run by harness.py; binds 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import socket
+import sys
+import threading
+import time
+import traceback
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from awsproto import Call, classify, error_response, parse_function_ref  # noqa: E402
+from cbor_bridge import CborBridge  # noqa: E402
+
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+    "te", "trailer", "trailers", "transfer-encoding", "upgrade", "content-length",
+    "expect",  # http.server already answered any `Expect: 100-continue`; upstream gets the whole body at once
+}
+LAMBDA_TIMEOUT_S = 900  # a Lambda may run up to 15 minutes
+MOTO_TIMEOUT_S = 300
+
+
+def upstream(port: int, method: str, path: str, headers, body: bytes, timeout: float):
+    """One HTTP exchange with 127.0.0.1:port. TCP_NODELAY: without it each call costs ~70 ms (Nagle +
+    delayed ACK on the split header/body writes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.connect()
+        conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        has_host = False
+        for key, value in headers:
+            if key.lower() in HOP_BY_HOP:
+                continue
+            has_host |= key.lower() == "host"
+            conn.putheader(key, value)
+        if not has_host:
+            conn.putheader("Host", f"127.0.0.1:{port}")
+        if body or method in ("POST", "PUT", "PATCH"):
+            conn.putheader("Content-Length", str(len(body)))
+        conn.endheaders(body or None)
+        resp = conn.getresponse()
+        data = resp.read()
+        out_headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
+        return resp.status, out_headers, data
+    finally:
+        conn.close()
+
+
+class Faults:
+    """Rules {operation, function?, status, code, message, count, skip}; each match first uses up `skip`,
+    then fails `count` calls, then the rule disappears. operation "*" matches any call."""
+
+    def __init__(self):
+        self._rules: list[dict] = []
+        self._next_id = 1
+        self._lock = threading.Lock()
+
+    def add(self, spec: dict) -> dict:
+        rule = {
+            "operation": spec["operation"],
+            "function": spec.get("function"),
+            "status": int(spec.get("status", 500)),
+            "code": spec.get("code", "ServiceException"),
+            "message": spec.get("message", "injected by the shifter test harness"),
+            "count": int(spec.get("count", 1)),
+            "skip": int(spec.get("skip", 0)),
+        }
+        with self._lock:
+            rule["id"] = self._next_id
+            self._next_id += 1
+            self._rules.append(rule)
+        return rule
+
+    def remove(self, rule_id: int | None = None):
+        with self._lock:
+            self._rules = [r for r in self._rules if rule_id is not None and r["id"] != rule_id]
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [dict(r) for r in self._rules]
+
+    def take(self, call: Call) -> dict | None:
+        with self._lock:
+            for rule in self._rules:
+                if rule["operation"] not in ("*", call.operation):
+                    continue
+                if rule["function"] is not None and rule["function"] != call.function:
+                    continue
+                if rule["skip"] > 0:
+                    rule["skip"] -= 1
+                    return None
+                rule["count"] -= 1
+                if rule["count"] <= 0:
+                    self._rules.remove(rule)
+                return dict(rule)
+        return None
+
+
+class AliasHistory:
+    def __init__(self):
+        self._entries: list[dict] = []
+        self._seq = 0
+        self._lock = threading.Lock()
+
+    def record(self, function: str, alias: str | None, body: bytes):
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            return
+        weights = (doc.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        with self._lock:
+            self._seq += 1
+            self._entries.append({
+                "seq": self._seq,
+                "function": function,
+                "alias": doc.get("Name") or alias,
+                "functionVersion": doc.get("FunctionVersion"),
+                "additionalVersionWeights": weights,
+                "revisionId": doc.get("RevisionId"),
+                "at": time.time(),
+            })
+
+    def query(self, function: str | None, alias: str | None) -> list[dict]:
+        with self._lock:
+            return [
+                dict(e) for e in self._entries
+                if (function is None or e["function"] == function) and (alias is None or e["alias"] == alias)
+            ]
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class Stack:
+    """Shared state of one proxy process."""
+
+    def __init__(self, args):
+        self.moto_port = args.moto_port
+        self.watch_port = args.watch_port
+        self.functions = set(filter(None, args.functions.split(",")))
+        self.faults = Faults()
+        self.history = AliasHistory()
+        self.bridge = CborBridge(f"http://127.0.0.1:{args.moto_port}")
+        self._lambda = None
+        self._lock = threading.Lock()
+
+    def lambda_client(self):
+        with self._lock:
+            if self._lambda is None:
+                import boto3
+                import botocore.config
+
+                self._lambda = boto3.client(
+                    "lambda", endpoint_url=f"http://127.0.0.1:{self.moto_port}", region_name="us-east-1",
+                    aws_access_key_id="testing", aws_secret_access_key="testing",
+                    config=botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+                )
+            return self._lambda
+
+    def executed_version(self, function: str, qualifier: str | None) -> str:
+        """What AWS would put in X-Amz-Executed-Version. For a weighted alias, AWS picks the additional
+        version with its weight's probability; do the same so ExecutedVersion-based assertions are honest."""
+        if not qualifier or qualifier == "$LATEST":
+            return "$LATEST"
+        if qualifier.isdigit():
+            return qualifier
+        try:
+            alias = self.lambda_client().get_alias(FunctionName=function, Name=qualifier)
+        except Exception:  # noqa: BLE001 - function not registered in moto: behave like an unqualified call
+            return "$LATEST"
+        for version, weight in ((alias.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}).items():
+            if random.random() < float(weight):
+                return version
+        return alias.get("FunctionVersion") or "$LATEST"
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive for SDK clients; every answer carries Content-Length
+    stack: Stack  # set in main()
+
+    def setup(self):
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().setup()
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("%s %s\n" % (time.strftime("%H:%M:%S"), fmt % args))
+
+    def read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def send(self, status: int, headers: list, body: bytes):
+        self.send_response(status)
+        for key, value in headers:
+            if key.lower() not in HOP_BY_HOP:
+                self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD" and body:
+            self.wfile.write(body)
+
+    def send_json(self, status: int, obj):
+        self.send(status, [("Content-Type", "application/json")], json.dumps(obj).encode())
+
+    def do_any(self):
+        try:
+            self.route()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # noqa: BLE001 - answer like AWS would, keep the proxy alive
+            traceback.print_exc()
+            self.send(500, [("Content-Type", "application/json"), ("x-amzn-ErrorType", "ServiceException")],
+                      json.dumps({"Type": "Service", "message": f"harness proxy error: {exc!r}"}).encode())
+
+    def route(self):
+        body = self.read_body()
+        url = urlsplit(self.path)
+        if url.path.startswith("/_harness/"):
+            return self.harness_api(url.path, parse_qs(url.query), body)
+        stack = self.stack
+        call = classify(self.command, url.path, url.query, self.headers, body)
+        fault = stack.faults.take(call)
+        if fault:
+            self.log_message("fault injected: %s %s", call.operation, fault["code"])
+            if call.protocol == "cbor":
+                return self.send(*stack.bridge.error(
+                    call.target, fault["status"], fault["code"], fault["message"], call.operation))
+            return self.send(*error_response(call, fault["status"], fault["code"], fault["message"]))
+        if call.protocol == "cbor":
+            return self.send(*stack.bridge.handle(call.target, call.operation, body))
+        if call.operation == "Invoke" and call.function in stack.functions:
+            return self.invoke(call, body)
+        status, headers, data = upstream(
+            stack.moto_port, self.command, self.path, self.headers.items(), body, MOTO_TIMEOUT_S)
+        if call.operation in ("CreateAlias", "UpdateAlias") and 200 <= status < 300:
+            # moto answers UpdateAlias with 201 (AWS: 200): any 2xx counts.
+            stack.history.record(call.function, call.alias, data)
+        return self.send(status, headers, data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_any
+
+    def invoke(self, call: Call, body: bytes):
+        """Invoke a workspace binary on cargo lambda watch, fixing where watch differs from AWS:
+        handler errors come back from watch as HTTP 500 (AWS: 200 + X-Amz-Function-Error: Unhandled);
+        Event invocations are synchronous in watch (AWS: 202 at once, run later); Qualifier is ignored and no
+        X-Amz-Executed-Version is sent (we resolve it through moto's GetAlias)."""
+        stack = self.stack
+        executed = stack.executed_version(call.function, call.qualifier)
+        request_id = str(uuid.uuid4())
+        headers = [("x-amzn-RequestId", request_id), ("X-Amz-Executed-Version", executed)]
+        fwd = [("Content-Type", "application/json")]
+        if self.headers.get("X-Amz-Client-Context"):
+            fwd.append(("X-Amz-Client-Context", self.headers["X-Amz-Client-Context"]))
+        path = f"/2015-03-31/functions/{call.function}/invocations"
+        kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
+        if kind == "DryRun":
+            return self.send(204, headers, b"")
+        if kind == "Event":
+            def run():
+                try:
+                    status, _, data = upstream(stack.watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
+                    self.log_message("async invoke %s -> %s %s", call.function, status, data[:200])
+                except OSError as exc:
+                    self.log_message("async invoke %s failed: %s", call.function, exc)
+
+            threading.Thread(target=run, daemon=True).start()
+            return self.send(202, headers, b"")
+        try:
+            status, _, data = upstream(stack.watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
+        except OSError as exc:
+            return self.send(*error_response(call, 500, "ServiceException", f"cargo lambda watch: {exc}"))
+        headers.append(("Content-Type", "application/json"))
+        if status == 200:
+            return self.send(200, headers, data)
+        if status == 500:
+            return self.send(200, headers + [("X-Amz-Function-Error", "Unhandled")], data)
+        msg = data.decode("utf-8", "replace")[:1000]
+        return self.send(*error_response(call, 502, "ServiceException", f"cargo lambda watch {status}: {msg}"))
+
+    def harness_api(self, path: str, query: dict, body: bytes):
+        stack = self.stack
+        one = lambda key: query.get(key, [None])[0]  # noqa: E731
+        route = (self.command, path.rstrip("/"))
+        if route == ("GET", "/_harness/health"):
+            return self.send_json(200, {"ok": True})
+        if route == ("GET", "/_harness/functions"):
+            return self.send_json(200, sorted(stack.functions))
+        if route == ("GET", "/_harness/alias-history"):
+            return self.send_json(200, stack.history.query(one("function"), one("alias")))
+        if route == ("DELETE", "/_harness/alias-history"):
+            stack.history.clear()
+            return self.send_json(200, {"ok": True})
+        if route == ("GET", "/_harness/faults"):
+            return self.send_json(200, stack.faults.list())
+        if route == ("POST", "/_harness/faults"):
+            try:
+                spec = json.loads(body)
+                if isinstance(spec.get("function"), str):
+                    spec["function"] = parse_function_ref(spec["function"])[0]
+                return self.send_json(200, stack.faults.add(spec))
+            except (ValueError, KeyError, TypeError) as exc:
+                return self.send_json(400, {"error": f"bad fault spec: {exc!r}"})
+        if route == ("DELETE", "/_harness/faults"):
+            rule_id = one("id")
+            stack.faults.remove(int(rule_id) if rule_id else None)
+            return self.send_json(200, {"ok": True})
+        return self.send_json(404, {"error": f"no harness route {self.command} {path}"})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 128
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--moto-port", type=int, required=True)
+    p.add_argument("--watch-port", type=int, required=True)
+    p.add_argument("--functions", default="", help="comma-separated workspace binary names")
+    args = p.parse_args(argv)
+    Handler.stack = Stack(args)
+    server = Server(("127.0.0.1", args.port), Handler)
+    sys.stderr.write(f"proxy on 127.0.0.1:{args.port} -> moto :{args.moto_port}, watch :{args.watch_port}, "
+                     f"functions {sorted(Handler.stack.functions)}\n")
+    sys.stderr.flush()
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
