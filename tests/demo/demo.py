@@ -6,7 +6,6 @@
 
 It then prints the SNS notifications the rollouts published, read from an SQS queue subscribed to the topic.
 """
-import json
 import os
 import subprocess
 import sys
@@ -39,21 +38,18 @@ def deploy(env, *args):
 
 
 def main():
-    clients = aws_local.clients()
-    lam, cw = clients["lambda"], clients["cloudwatch"]
+    lam, cw = aws_local.client("lambda"), aws_local.client("cloudwatch")
+    role = aws_local.ensure_lambda_role(aws_local.client("iam"))
     run = uuid.uuid4().hex[:6]
     alias, alarm = f"live-{run}", f"sample-orders-errors-{run}"
 
-    banner("setting up: function, 3 versions, alias, alarm, SNS topic -> SQS queue")
-    versions = aws_local.create_function_with_versions(lam, FUNCTION, 3)
+    banner("setting up: function, 3 versions, alias, alarm, smoke hook, SNS topic -> SQS queue")
+    versions = aws_local.create_function(lam, role, FUNCTION, versions=3).versions[-3:]
+    aws_local.create_function(lam, role, "example-hook-smoke", versions=0)  # served by cargo lambda watch
     lam.create_alias(FunctionName=FUNCTION, Name=alias, FunctionVersion=versions[0])
-    cw.put_metric_alarm(
-        AlarmName=alarm, MetricName="Errors", Namespace="AWS/Lambda", Statistic="Sum", Period=60,
-        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
-        Dimensions=[{"Name": "FunctionName", "Value": FUNCTION}, {"Name": "Resource", "Value": f"{FUNCTION}:{alias}"}],
-    )
-    cw.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="demo start")
-    topic_arn, queue_url = aws_local.topic_with_queue(clients, f"shifter-demo-{run}")
+    aws_local.create_alarm(cw, alarm, function=FUNCTION, alias=alias, state="OK")
+    queue = aws_local.create_topic_queue(aws_local.client("sns"), aws_local.client("sqs"), f"shifter-demo-{run}")
+    topic_arn = queue.topic_arn
     print(alias_line(lam, alias), flush=True)
     env = dict(os.environ, **aws_local.client_env())
 
@@ -92,11 +88,10 @@ def main():
         sys.exit(f"demo: expected a rollback to v{versions[1]} with exit 1, got exit {code} and {final}")
 
     banner("SNS notifications received on the queue")
-    for n in aws_local.drain_notifications(clients, queue_url):
-        body = n["message"]
-        extra = body.get("reason") or ""
-        print(f"{n['attributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
-              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {extra}")
+    for n in queue.drain():
+        body = n["Message"]
+        print(f"{n['MessageAttributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
+              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {body.get('reason') or ''}")
     print("\ndemo finished: one promotion, one rollback on an alarm.")
 
 

@@ -13,7 +13,7 @@ import botocore.exceptions
 import botocore.model
 import cbor2
 import pytest
-from conftest import ACCOUNT, ENDPOINT, NO_RETRY, REGION
+from aws_local import ACCOUNT, ENDPOINT, NO_RETRY, REGION
 
 CW_TARGET = "GraniteServiceVersion20100801"
 
