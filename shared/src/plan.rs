@@ -46,7 +46,9 @@ impl Plan {
             _ => {}
         }
         if self.steps.len() > MAX_STEPS || self.total_seconds() > MAX_TOTAL_SECONDS {
-            return bad(format!("at most {MAX_STEPS} steps and {MAX_TOTAL_SECONDS} s of bakes"));
+            return bad(format!(
+                "at most {MAX_STEPS} steps and {MAX_TOTAL_SECONDS} s of bakes"
+            ));
         }
         let mut previous = 0;
         for s in &self.steps {

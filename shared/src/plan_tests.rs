@@ -1014,15 +1014,27 @@ proptest! {
 fn check_enforces_the_plan_limits_on_plans_read_from_state() {
     let many = Plan {
         steps: (1..=MAX_STEPS as u32 + 1)
-            .map(|i| Step { weight_bps: i * 10, bake_seconds: 1 })
-            .chain(std::iter::once(Step { weight_bps: FULL_BPS, bake_seconds: 0 }))
+            .map(|i| Step {
+                weight_bps: i * 10,
+                bake_seconds: 1,
+            })
+            .chain(std::iter::once(Step {
+                weight_bps: FULL_BPS,
+                bake_seconds: 0,
+            }))
             .collect(),
     };
     assert!(matches!(many.check(), Err(Error::InvalidState { .. })));
     let long = Plan {
         steps: vec![
-            Step { weight_bps: 100, bake_seconds: (MAX_TOTAL_SECONDS + 1) as u32 },
-            Step { weight_bps: FULL_BPS, bake_seconds: 0 },
+            Step {
+                weight_bps: 100,
+                bake_seconds: (MAX_TOTAL_SECONDS + 1) as u32,
+            },
+            Step {
+                weight_bps: FULL_BPS,
+                bake_seconds: 0,
+            },
         ],
     };
     assert!(matches!(long.check(), Err(Error::InvalidState { .. })));

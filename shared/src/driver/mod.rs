@@ -125,7 +125,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             Ok(Flow::Unhealthy(reason)) => (reason, None),
             Err(error) => (error.to_string(), Some(error)),
         };
-        warn!(rollout_id, reason, "rolling back");
+        info!(rollout_id, reason, "rolling back");
         match usecase::rollback(self.ports, &rollout).await {
             Ok(done) => {
                 rollout.weight_bps = 0;

@@ -26,7 +26,9 @@ fn world() -> FakeAws {
 
 fn spec(extra: serde_json::Value) -> crate::request::RolloutSpec {
     let mut req = json!({"functionName": F, "alias": A, "targetVersion": "2", "strategy": "Canary10Percent5Minutes"});
-    req.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    req.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
     RolloutRequest::from_value(req).unwrap().validate().unwrap()
 }
 
@@ -44,8 +46,15 @@ fn field_of(e: &Error) -> &str {
 #[tokio::test]
 async fn prepare_takes_the_alias_without_writing() {
     let aws = world();
-    let r = prepared(&aws, json!({"hooks": {"preTraffic": "smoke"}, "alarms": ["orders-errors"]})).await;
-    assert_eq!((r.current_version.as_str(), r.target_version.as_str()), ("1", "2"));
+    let r = prepared(
+        &aws,
+        json!({"hooks": {"preTraffic": "smoke"}, "alarms": ["orders-errors"]}),
+    )
+    .await;
+    assert_eq!(
+        (r.current_version.as_str(), r.target_version.as_str()),
+        ("1", "2")
+    );
     assert_eq!(r.revision_id, aws.alias(F, A).revision_id);
     assert!(r.target_version_arn.ends_with(":function:orders:2"));
     assert_eq!((r.steps_done, r.weight_bps, r.plan.steps.len()), (0, 0, 2));
@@ -58,8 +67,14 @@ async fn prepare_names_the_missing_resource_and_changes_nothing() {
         (json!({"functionName": "nope"}), "functionName"),
         (json!({"alias": "nope"}), "alias"),
         (json!({"targetVersion": "9"}), "targetVersion"),
-        (json!({"hooks": {"postTraffic": "ghost"}}), "hooks.postTraffic"),
-        (json!({"alarms": ["orders-errors", "ghost-alarm"]}), "alarms[1]"),
+        (
+            json!({"hooks": {"postTraffic": "ghost"}}),
+            "hooks.postTraffic",
+        ),
+        (
+            json!({"alarms": ["orders-errors", "ghost-alarm"]}),
+            "alarms[1]",
+        ),
         (json!({"targetVersion": "1"}), "targetVersion"),
     ];
     for (extra, field) in cases {
@@ -69,7 +84,11 @@ async fn prepare_names_the_missing_resource_and_changes_nothing() {
         assert!(err.is_invalid_input(), "{extra}: {err:?}");
         assert_eq!(field_of(&err), field, "{extra}");
         assert_eq!(aws.alias(F, A), before);
-        assert_eq!(aws.calls(Op::WriteAlias) + aws.calls(Op::PublishVersion), 0, "{extra}");
+        assert_eq!(
+            aws.calls(Op::WriteAlias) + aws.calls(Op::PublishVersion),
+            0,
+            "{extra}"
+        );
     }
 }
 
@@ -89,7 +108,11 @@ async fn prepare_refuses_a_weighted_alias_as_busy() {
 async fn prepare_publishes_latest_only_when_asked_and_changed() {
     let aws = world();
     aws.set_latest_code(F, "code-3");
-    let spec3 = RolloutRequest::from_value(json!({"functionName": F, "alias": A, "strategy": "AllAtOnce"})).unwrap().validate().unwrap();
+    let spec3 =
+        RolloutRequest::from_value(json!({"functionName": F, "alias": A, "strategy": "AllAtOnce"}))
+            .unwrap()
+            .validate()
+            .unwrap();
     let r = prepare(&aws, &spec3, "r-pub").await.unwrap();
     assert_eq!(r.target_version, "3");
     assert_eq!(aws.calls(Op::PublishVersion), 1);
@@ -97,7 +120,12 @@ async fn prepare_publishes_latest_only_when_asked_and_changed() {
     // Unchanged code publishes nothing new: AWS returns the latest version, which may be what the alias serves.
     let aws = world();
     aws.add_alias(F, "edge", Routing::single("2"));
-    let spec_edge = RolloutRequest::from_value(json!({"functionName": F, "alias": "edge", "strategy": "AllAtOnce"})).unwrap().validate().unwrap();
+    let spec_edge = RolloutRequest::from_value(
+        json!({"functionName": F, "alias": "edge", "strategy": "AllAtOnce"}),
+    )
+    .unwrap()
+    .validate()
+    .unwrap();
     let err = prepare(&aws, &spec_edge, "r").await.unwrap_err();
     assert_eq!(field_of(&err), "targetVersion");
 }
@@ -112,13 +140,21 @@ async fn shift_writes_absolute_weights_and_finalize_clears_routing() {
     let r = shift_traffic(&aws, &r).await.unwrap();
     assert_eq!((r.steps_done, r.weight_bps), (2, 5000));
     let err = shift_traffic(&aws, &r).await.unwrap_err();
-    assert!(matches!(err, Error::InvalidState { .. }), "the final step belongs to finalize: {err:?}");
+    assert!(
+        matches!(err, Error::InvalidState { .. }),
+        "the final step belongs to finalize: {err:?}"
+    );
     let r = finalize(&aws, &r).await.unwrap();
     assert_eq!(aws.alias(F, A).routing, Routing::single("2"));
     assert!(r.is_complete());
     assert_eq!(
         aws.history(F, A),
-        vec![Routing::single("1"), Routing::split("1", "2", 500), Routing::split("1", "2", 5000), Routing::single("2")]
+        vec![
+            Routing::single("1"),
+            Routing::split("1", "2", 500),
+            Routing::split("1", "2", 5000),
+            Routing::single("2")
+        ]
     );
 }
 
@@ -157,9 +193,14 @@ async fn rollback_restores_the_old_version_and_is_idempotent() {
     let second = rollback(&aws, &shifted).await.unwrap();
     assert!(!second.changed);
     // From a finalized alias (the post-traffic hook failed) too, and with a stale RevisionId in the state.
-    let done = finalize(&aws, &prepared(&aws, json!({})).await).await.unwrap();
+    let done = finalize(&aws, &prepared(&aws, json!({})).await)
+        .await
+        .unwrap();
     assert_eq!(aws.alias(F, A).routing, Routing::single("2"));
-    let stale = Rollout { revision_id: "stale".into(), ..done };
+    let stale = Rollout {
+        revision_id: "stale".into(),
+        ..done
+    };
     assert!(rollback(&aws, &stale).await.unwrap().changed);
     assert_eq!(aws.alias(F, A).routing, Routing::single("1"));
 }
@@ -187,7 +228,11 @@ async fn check_reads_alarms_in_one_call() {
     assert!(!v.healthy);
     assert_eq!(v.failing, vec!["orders-errors".to_string()]);
     assert_eq!(aws.calls(Op::AlarmStates), calls + 2);
-    let strict = prepared(&aws, json!({"alarms": ["b"], "insufficientData": "unhealthy"})).await;
+    let strict = prepared(
+        &aws,
+        json!({"alarms": ["b"], "insufficientData": "unhealthy"}),
+    )
+    .await;
     assert!(!check_health(&aws, &strict).await.unwrap().healthy);
     let none = prepared(&aws, json!({})).await;
     let before = aws.calls(Op::AlarmStates);
@@ -199,7 +244,12 @@ async fn check_reads_alarms_in_one_call() {
 async fn hooks_get_the_contract_payload_and_failures_are_verdicts() {
     let aws = world();
     let r = prepared(&aws, json!({"hooks": {"preTraffic": "smoke"}})).await;
-    assert!(run_hook(&aws, &r, HookPhase::PreTraffic).await.unwrap().succeeded);
+    assert!(
+        run_hook(&aws, &r, HookPhase::PreTraffic)
+            .await
+            .unwrap()
+            .succeeded
+    );
     let (function, payload) = aws.hook_calls().pop().unwrap();
     assert_eq!(function, "smoke");
     assert_eq!(payload["phase"], "preTraffic");
@@ -207,10 +257,18 @@ async fn hooks_get_the_contract_payload_and_failures_are_verdicts() {
     assert_eq!(payload["targetVersion"], "2");
     assert_eq!(payload["currentVersion"], "1");
     assert_eq!(payload["weightPercent"], 0.0);
-    assert!(payload["targetVersionArn"].as_str().unwrap().ends_with(":orders:2"));
+    assert!(payload["targetVersionArn"]
+        .as_str()
+        .unwrap()
+        .ends_with(":orders:2"));
     // No post-traffic hook configured: success without an invoke.
     let calls = aws.calls(Op::Invoke);
-    assert!(run_hook(&aws, &r, HookPhase::PostTraffic).await.unwrap().succeeded);
+    assert!(
+        run_hook(&aws, &r, HookPhase::PostTraffic)
+            .await
+            .unwrap()
+            .succeeded
+    );
     assert_eq!(aws.calls(Op::Invoke), calls);
     aws.set_hook("smoke", HookBehaviour::FunctionError("boom".into()));
     let v = run_hook(&aws, &r, HookPhase::PreTraffic).await.unwrap();
@@ -219,20 +277,45 @@ async fn hooks_get_the_contract_payload_and_failures_are_verdicts() {
 
 #[test]
 fn hook_replies_are_interpreted_strictly() {
-    let reply = |err: Option<&str>, body: &str| HookReply { function_error: err.map(String::from), payload: body.as_bytes().to_vec() };
+    let reply = |err: Option<&str>, body: &str| HookReply {
+        function_error: err.map(String::from),
+        payload: body.as_bytes().to_vec(),
+    };
     let cases = [
         (reply(None, r#"{"status":"Succeeded"}"#), true, ""),
-        (reply(None, r#"{"status":"Failed","reason":"5xx on /health"}"#), false, "5xx on /health"),
-        (reply(None, r#"{"status":"Failed"}"#), false, "no reason given"),
+        (
+            reply(None, r#"{"status":"Failed","reason":"5xx on /health"}"#),
+            false,
+            "5xx on /health",
+        ),
+        (
+            reply(None, r#"{"status":"Failed"}"#),
+            false,
+            "no reason given",
+        ),
         (reply(None, r#"{"status":"succeeded"}"#), false, "expected"),
         (reply(None, r#"null"#), false, "expected"),
         (reply(None, ""), false, "expected"),
-        (reply(Some("Unhandled"), r#"{"errorType":"X","errorMessage":"Task timed out after 3.00 seconds"}"#), false, "timed out"),
-        (reply(Some("Unhandled"), r#"{"status":"Succeeded"}"#), false, "function error"),
+        (
+            reply(
+                Some("Unhandled"),
+                r#"{"errorType":"X","errorMessage":"Task timed out after 3.00 seconds"}"#,
+            ),
+            false,
+            "timed out",
+        ),
+        (
+            reply(Some("Unhandled"), r#"{"status":"Succeeded"}"#),
+            false,
+            "function error",
+        ),
     ];
     for (r, ok, needle) in cases {
         let v = interpret_hook_reply(&r);
         assert_eq!(v.succeeded, ok, "{r:?}");
-        assert!(v.reason.clone().unwrap_or_default().contains(needle), "{r:?} -> {v:?}");
+        assert!(
+            v.reason.clone().unwrap_or_default().contains(needle),
+            "{r:?} -> {v:?}"
+        );
     }
 }

@@ -1,0 +1,339 @@
+//! The JSON handed between the states of the rollout state machine (`statemachine/rollout.asl.json`).
+//!
+//! One type per Task input/output, all camelCase and all carrying `schemaVersion`
+//! ([`STATE_SCHEMA_VERSION`]):
+//!
+//! | Task                              | input                          | output           |
+//! |-----------------------------------|--------------------------------|------------------|
+//! | Prepare                           | [`PrepareInput`]               | [`RolloutState`] |
+//! | PreTrafficHook, PostTrafficHook   | [`HookInput`]                  | [`RolloutState`] |
+//! | Advance, Finalize, Rollback       | [`RolloutState`]               | [`RolloutState`] |
+//! | NotifySucceeded, NotifyRollbackFailed | [`NotifyInput`]            | [`RolloutState`] |
+//!
+//! The ASL builds [`PrepareInput`], [`HookInput`] and [`NotifyInput`] with `Parameters` around the execution
+//! input or the current [`RolloutState`]; every Task's result replaces the whole state (`ResultPath: "$"`).
+//! A Catch adds `{"Error", "Cause"}` at `$.error` (`$.rollbackError` for Rollback's own Catch) and keeps the
+//! rest of the state, so Rollback still has the rollout to undo.
+//!
+//! A failed health check or hook is data ([`RolloutState::verdict`], [`RolloutState::hook`]) that the ASL's
+//! Choice states route on; only failures to *do* something are errors.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::health::Verdict;
+use crate::notification::{EventType, HookPhase};
+use crate::rollout::Rollout;
+use crate::usecase::HookVerdict;
+
+/// The version of the state-machine JSON below (not of [`Rollout`], which has its own).
+pub const STATE_SCHEMA_VERSION: u32 = 1;
+
+fn check_version(found: u32, what: &str) -> Result<()> {
+    if found == STATE_SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(Error::InvalidState {
+            message: format!(
+                "{what}: schemaVersion {found} is not supported (expected {STATE_SCHEMA_VERSION})"
+            ),
+        })
+    }
+}
+
+/// Prepare's input. The ASL builds it from the execution: `request` is the execution input (a rollout
+/// request, as in `events/requests/`), `rolloutId` the execution name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrepareInput {
+    pub schema_version: u32,
+    pub rollout_id: String,
+    /// Kept as raw JSON so a malformed request fails with `InvalidRequest` naming its field.
+    pub request: Value,
+}
+
+impl PrepareInput {
+    pub fn check_schema(&self) -> Result<()> {
+        check_version(self.schema_version, "Prepare input")
+    }
+}
+
+/// The state every Task after Prepare reads and returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutState {
+    pub schema_version: u32,
+    pub rollout: Rollout,
+    /// The last health check (set by Advance). The Choice after Advance routes `healthy: false` to Rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// The last hook run (set by RunHook). The Choice after a hook routes `succeeded: false` to Rollback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookOutcome>,
+    /// How long the Wait state bakes before the next Advance (the step just applied's bake).
+    #[serde(default)]
+    pub wait_seconds: u32,
+    /// Set by Advance when only the final 100% step is left: the Choice goes to Finalize.
+    #[serde(default)]
+    pub done: bool,
+    /// The error a Catch recorded (`ResultPath: "$.error"`). Rollback reports it as RolloutFailed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<StateError>,
+    /// The error Rollback's own Catch recorded (`ResultPath: "$.rollbackError"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_error: Option<StateError>,
+    /// Why the rollout was rolled back (set by Rollback).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl RolloutState {
+    /// The state right after Prepare.
+    pub fn new(rollout: Rollout) -> Self {
+        RolloutState {
+            schema_version: STATE_SCHEMA_VERSION,
+            rollout,
+            verdict: None,
+            hook: None,
+            wait_seconds: 0,
+            done: false,
+            error: None,
+            rollback_error: None,
+            reason: None,
+        }
+    }
+
+    /// Checks this envelope's and the rollout's schema versions and the plan.
+    pub fn check_schema(&self) -> Result<()> {
+        check_version(self.schema_version, "rollout state")?;
+        self.rollout.check_schema()
+    }
+
+    /// Why the rollout stops, from what the state carries: a caught error first, then a failed hook, then an
+    /// unhealthy verdict. `None` when nothing failed.
+    pub fn failure_reason(&self) -> Option<String> {
+        if let Some(error) = &self.error {
+            return Some(error.message());
+        }
+        if let Some(hook) = self.hook.as_ref().filter(|h| !h.succeeded) {
+            return Some(format!(
+                "{} hook failed: {}",
+                hook.phase.as_str(),
+                hook.reason.as_deref().unwrap_or("no reason given")
+            ));
+        }
+        self.verdict
+            .as_ref()
+            .filter(|v| !v.healthy)
+            .map(Verdict::reason)
+    }
+}
+
+/// A hook's verdict and which hook it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookOutcome {
+    pub phase: HookPhase,
+    pub succeeded: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl HookOutcome {
+    pub fn new(phase: HookPhase, verdict: HookVerdict) -> Self {
+        HookOutcome {
+            phase,
+            succeeded: verdict.succeeded,
+            reason: verdict.reason,
+        }
+    }
+}
+
+/// What Step Functions puts at a Catch's ResultPath. `Error` is the function's `errorType` (one of
+/// `shifter::Error::NAMES`) or a Step Functions name such as `States.Timeout` or `Lambda.Unknown`; `Cause` is
+/// the function's error payload as a JSON string (`{"errorType":…,"errorMessage":…}`) or free text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateError {
+    #[serde(rename = "Error")]
+    pub error: String,
+    #[serde(rename = "Cause", default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+}
+
+impl StateError {
+    /// The human part: `errorMessage` when the Cause is a Lambda error payload, else the Cause itself.
+    pub fn message(&self) -> String {
+        let Some(cause) = self.cause.as_deref().filter(|c| !c.trim().is_empty()) else {
+            return self.error.clone();
+        };
+        match serde_json::from_str::<Value>(cause) {
+            Ok(v) => match v.get("errorMessage").and_then(Value::as_str) {
+                Some(m) => m.to_string(),
+                None => cause.to_string(),
+            },
+            Err(_) => cause.to_string(),
+        }
+    }
+}
+
+/// RunHook's input: which hook to run, and the state (`Parameters: {"phase": …, "state.$": "$"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HookInput {
+    pub schema_version: u32,
+    pub phase: HookPhase,
+    pub state: RolloutState,
+}
+
+impl HookInput {
+    pub fn check_schema(&self) -> Result<()> {
+        check_version(self.schema_version, "hook input")?;
+        self.state.check_schema()
+    }
+}
+
+/// Notify's input: which lifecycle event to publish, and the state (`Parameters: {"event": …, "state.$": "$"}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotifyInput {
+    pub schema_version: u32,
+    pub event: EventType,
+    pub state: RolloutState,
+}
+
+impl NotifyInput {
+    pub fn check_schema(&self) -> Result<()> {
+        check_version(self.schema_version, "notify input")?;
+        self.state.check_schema()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plan::{Plan, Step};
+    use crate::request::{Hooks, InsufficientData};
+    use crate::rollout::SCHEMA_VERSION;
+
+    fn rollout() -> Rollout {
+        Rollout {
+            schema_version: SCHEMA_VERSION,
+            rollout_id: "r-1".into(),
+            function_name: "orders".into(),
+            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
+            alias: "live".into(),
+            current_version: "1".into(),
+            target_version: "2".into(),
+            target_version_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders:2".into(),
+            strategy: "Canary10Percent5Minutes".into(),
+            plan: Plan {
+                steps: vec![
+                    Step {
+                        weight_bps: 1000,
+                        bake_seconds: 300,
+                    },
+                    Step {
+                        weight_bps: 10_000,
+                        bake_seconds: 0,
+                    },
+                ],
+            },
+            steps_done: 0,
+            weight_bps: 0,
+            revision_id: "rev-1".into(),
+            hooks: Hooks::default(),
+            alarms: vec![],
+            insufficient_data: InsufficientData::Healthy,
+            notification_topic_arn: None,
+        }
+    }
+
+    #[test]
+    fn state_round_trips_in_camel_case_and_omits_empty_fields() {
+        let state = RolloutState::new(rollout());
+        let v = serde_json::to_value(&state).unwrap();
+        assert_eq!(v["schemaVersion"], 1);
+        assert_eq!(v["waitSeconds"], 0);
+        assert_eq!(v["done"], false);
+        assert!(v.get("error").is_none() && v.get("verdict").is_none());
+        let back: RolloutState = serde_json::from_value(v).unwrap();
+        assert_eq!(back, state);
+        back.check_schema().unwrap();
+    }
+
+    #[test]
+    fn catch_error_fields_are_read_as_step_functions_writes_them() {
+        let mut v = serde_json::to_value(RolloutState::new(rollout())).unwrap();
+        v["error"] = json!({"Error": "AliasChanged",
+            "Cause": "{\"errorType\":\"AliasChanged\",\"errorMessage\":\"alias live changed outside this rollout: x\"}"});
+        let state: RolloutState = serde_json::from_value(v).unwrap();
+        assert_eq!(state.error.as_ref().unwrap().error, "AliasChanged");
+        assert_eq!(
+            state.failure_reason().unwrap(),
+            "alias live changed outside this rollout: x"
+        );
+        let timeout = StateError {
+            error: "States.Timeout".into(),
+            cause: None,
+        };
+        assert_eq!(timeout.message(), "States.Timeout");
+        let text = StateError {
+            error: "Lambda.Unknown".into(),
+            cause: Some("The cause could not be determined".into()),
+        };
+        assert_eq!(text.message(), "The cause could not be determined");
+    }
+
+    #[test]
+    fn failure_reason_prefers_error_then_hook_then_verdict() {
+        let mut state = RolloutState::new(rollout());
+        assert_eq!(state.failure_reason(), None);
+        state.verdict = Some(Verdict {
+            healthy: false,
+            failing: vec!["errors".into()],
+            missing: vec![],
+        });
+        assert_eq!(state.failure_reason().unwrap(), "alarm(s) firing: errors");
+        state.hook = Some(HookOutcome {
+            phase: HookPhase::PostTraffic,
+            succeeded: false,
+            reason: Some("smoke test failed".into()),
+        });
+        assert_eq!(
+            state.failure_reason().unwrap(),
+            "postTraffic hook failed: smoke test failed"
+        );
+        state.error = Some(StateError {
+            error: "Transient".into(),
+            cause: Some("throttled".into()),
+        });
+        assert_eq!(state.failure_reason().unwrap(), "throttled");
+    }
+
+    #[test]
+    fn wrapped_inputs_check_their_versions() {
+        let hook: HookInput = serde_json::from_value(json!({
+            "schemaVersion": 1, "phase": "preTraffic",
+            "state": serde_json::to_value(RolloutState::new(rollout())).unwrap()
+        }))
+        .unwrap();
+        hook.check_schema().unwrap();
+        let notify: NotifyInput = serde_json::from_value(json!({
+            "schemaVersion": 2, "event": "RolloutSucceeded",
+            "state": serde_json::to_value(RolloutState::new(rollout())).unwrap()
+        }))
+        .unwrap();
+        assert_eq!(
+            notify.check_schema().unwrap_err().error_type(),
+            "InvalidState"
+        );
+        let prepare: PrepareInput = serde_json::from_value(
+            json!({"schemaVersion": 1, "rolloutId": "r-1", "request": {"functionName": "f"}}),
+        )
+        .unwrap();
+        prepare.check_schema().unwrap();
+    }
+}
