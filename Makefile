@@ -8,6 +8,7 @@ SHELL := /bin/bash
 export CARGO_TERM_COLOR ?= never
 
 include tests/harness/harness.mk
+include statemachine/sam.mk
 
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
@@ -17,12 +18,13 @@ PYTEST := .venv/bin/pytest
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
 	@echo "make test        lint + unit tests + end-to-end tests (starts and stops the emulator)"
-	@echo "make lint        cargo fmt --check, clippy -D warnings"
+	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator"
+	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
 	@echo "make bench       size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
 	@echo "make local-down  stop it"
 
-lint:
+lint: lint-iac
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 

@@ -1,0 +1,101 @@
+//! Advance: one turn of the state machine's loop. Checks the alarms (`usecase::check_health`); if healthy,
+//! shifts traffic to the plan's next step that is not the final 100% one (`usecase::shift_traffic`) and
+//! publishes TrafficShifted.
+//!
+//! Output: `verdict` (always set), `waitSeconds` (the bake of the step just applied), and `done` (true when
+//! only the final step is left, after a healthy check). The Choice after it goes: unhealthy → Rollback,
+//! done → Finalize, otherwise → Wait `waitSeconds` → Advance. So each non-final step costs three state
+//! transitions (Advance, Choice, Wait), and the alias sees the same writes as in the local driver: every
+//! step's weight, each one after a healthy check, then Finalize after a last healthy check.
+//!
+//! Errors (`errorType`): `AliasChanged`, `Transient`, `AwsRejected`, `InvalidState`.
+
+use shifter::notification::{EventType, Notification};
+use shifter::plan::FULL_BPS;
+use shifter::ports::{AlarmSource, AliasRouter, Notifier};
+use shifter::state::RolloutState;
+use shifter::usecase;
+
+pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
+where
+    P: AliasRouter + AlarmSource + Notifier,
+{
+    state.check_schema()?;
+    let verdict = usecase::check_health(ports, &state.rollout).await?;
+    let healthy = verdict.healthy;
+    let mut next = RolloutState {
+        verdict: Some(verdict),
+        wait_seconds: 0,
+        done: false,
+        ..state
+    };
+    if !healthy {
+        return Ok(next);
+    }
+    match next.rollout.next_step().filter(|s| s.weight_bps < FULL_BPS) {
+        None => next.done = true,
+        Some(step) => {
+            next.rollout = usecase::shift_traffic(ports, &next.rollout).await?;
+            next.wait_seconds = step.bake_seconds;
+            shifter_lambda::publish(
+                ports,
+                &next.rollout,
+                Notification::new(EventType::TrafficShifted, &next.rollout),
+            )
+            .await;
+        }
+    }
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shifter::domain::{AlarmState, Routing};
+    use shifter::fake::Op;
+    use shifter_lambda::testing::{prepared, request, world, ALARM, ALIAS, FUNCTION};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn walks_a_linear_plan_then_reports_done() {
+        let aws = world();
+        let strategy = json!({"type": "linear", "percent": 40, "intervalSeconds": 60});
+        let mut state = prepared(&aws, request(strategy, json!({}))).await;
+        let mut waits = vec![];
+        while !state.done {
+            state = handle(&aws, state).await.unwrap();
+            assert!(state.verdict.as_ref().unwrap().healthy);
+            waits.push(state.wait_seconds);
+        }
+        assert_eq!(waits, [60, 60, 0]);
+        assert_eq!(state.rollout.steps_done, 2);
+        assert_eq!(
+            aws.alias(FUNCTION, ALIAS).routing,
+            Routing::split("1", "2", 8000)
+        );
+        assert_eq!(aws.calls(Op::WriteAlias), 2);
+        assert_eq!(aws.notifications().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_unhealthy_check_shifts_nothing() {
+        let aws = world();
+        let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        aws.set_alarm(ALARM, AlarmState::Alarm);
+        let out = handle(&aws, state).await.unwrap();
+        assert!(!out.verdict.as_ref().unwrap().healthy);
+        assert!(!out.done);
+        assert_eq!(out.rollout.steps_done, 0);
+        assert_eq!(aws.calls(Op::WriteAlias), 0);
+    }
+
+    #[tokio::test]
+    async fn a_foreign_change_is_an_error() {
+        let aws = world();
+        let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        aws.force_alias(FUNCTION, ALIAS, Routing::single("1"));
+        let error = handle(&aws, state).await.unwrap_err();
+        assert_eq!(error.error_type(), "AliasChanged");
+    }
+}

@@ -1,0 +1,189 @@
+//! The glue every shifter state-machine function shares, so each function's handler is only its use case:
+//!
+//! - [`serve`]: logging (`init_default_subscriber`: JSON when `AWS_LAMBDA_LOG_FORMAT=JSON`), the AWS ports
+//!   (built once per sandbox), input parsing, a `tracing` span carrying `rollout_id`, and the runtime loop.
+//! - [`FnError`]: reports a [`shifter::Error`] with its stable name as the Lambda `errorType`, which is what
+//!   the state machine's Retry and Catch blocks match on.
+//! - [`publish`]: lifecycle notifications that never fail a step (as in the local driver).
+
+use std::future::Future;
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+use shifter::aws::AwsPorts;
+use shifter::notification::Notification;
+use shifter::ports::Notifier;
+use shifter::rollout::Rollout;
+use shifter::state::{HookInput, NotifyInput, PrepareInput, RolloutState};
+use shifter::Error;
+use tracing::{info, info_span, warn, Instrument};
+
+/// The runtime's error type, for the functions' `main`.
+pub use lambda_runtime::Error as RuntimeError;
+
+/// A handler error. Lambda reports it as `{"errorType": <stable name>, "errorMessage": <Display>}`; the stable
+/// names are [`Error::NAMES`].
+#[derive(Debug)]
+pub struct FnError(pub Error);
+
+impl From<Error> for FnError {
+    fn from(error: Error) -> Self {
+        FnError(error)
+    }
+}
+
+impl From<FnError> for Diagnostic {
+    fn from(error: FnError) -> Diagnostic {
+        Diagnostic {
+            error_type: error.0.error_type().to_string(),
+            error_message: error.0.to_string(),
+        }
+    }
+}
+
+/// Inputs that name the rollout they belong to, for the tracing span.
+pub trait Traced {
+    fn rollout_id(&self) -> &str;
+}
+
+impl Traced for PrepareInput {
+    fn rollout_id(&self) -> &str {
+        &self.rollout_id
+    }
+}
+
+impl Traced for RolloutState {
+    fn rollout_id(&self) -> &str {
+        &self.rollout.rollout_id
+    }
+}
+
+impl Traced for HookInput {
+    fn rollout_id(&self) -> &str {
+        &self.state.rollout.rollout_id
+    }
+}
+
+impl Traced for NotifyInput {
+    fn rollout_id(&self) -> &str {
+        &self.state.rollout.rollout_id
+    }
+}
+
+/// Parses a function's input. The state machine builds every input, so a malformed one is `InvalidState`
+/// (the message names the JSON path), never a deserializer type name.
+pub fn parse<T: DeserializeOwned>(input: Value) -> shifter::Result<T> {
+    serde_path_to_error::deserialize(input).map_err(|e| Error::InvalidState {
+        message: format!("input at {}: {}", e.path(), e.inner()),
+    })
+}
+
+/// Runs one state-machine function: `step` names it in the logs, `handler` is called once per invocation
+/// with the AWS ports and the parsed input.
+pub async fn serve<I, O, F, Fut>(
+    step: &'static str,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
+where
+    I: DeserializeOwned + Traced,
+    O: Serialize,
+    F: Fn(AwsPorts, I) -> Fut,
+    Fut: Future<Output = shifter::Result<O>>,
+{
+    lambda_runtime::tracing::init_default_subscriber();
+    let ports = AwsPorts::from_env().await;
+    let handler = &handler;
+    let ports = &ports;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let input: I = parse(event.payload)?;
+        let span = info_span!("step", step, rollout_id = %input.rollout_id());
+        // Boxed: the SDK futures nest deep enough to hit the compiler's layout depth limit in `main`.
+        let result = Box::pin(handler(ports.clone(), input).instrument(span.clone())).await;
+        if let Err(error) = &result {
+            span.in_scope(|| warn!(error_type = error.error_type(), %error, "step failed"));
+        }
+        result.map_err(FnError)
+    }))
+    .await
+}
+
+/// Publishes a lifecycle event to the rollout's topic, if it has one. A failed publish is logged and
+/// ignored: a lost notification must not stop, or roll back, a rollout.
+pub async fn publish(notifier: &impl Notifier, rollout: &Rollout, notification: Notification) {
+    info!(rollout_id = %notification.rollout_id, event = notification.event_type.as_str(),
+        weight_percent = notification.weight_percent, "lifecycle event");
+    if let Some(topic) = &rollout.notification_topic_arn {
+        if let Err(error) = notifier.publish(topic, &notification).await {
+            warn!(rollout_id = %notification.rollout_id, event = notification.event_type.as_str(), %error,
+                "notification not published");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shifter::fake::{FakeAws, Op};
+    use shifter::notification::EventType;
+
+    use super::*;
+
+    #[test]
+    fn errors_surface_with_their_stable_names() {
+        for error in [
+            Error::invalid("alias", "bad"),
+            Error::AliasBusy {
+                alias: "live".into(),
+                message: "m".into(),
+            },
+            Error::Transient {
+                operation: "UpdateAlias".into(),
+                message: "throttled".into(),
+            },
+        ] {
+            let d: Diagnostic = FnError(error.clone()).into();
+            assert_eq!(d.error_type, error.error_type());
+            assert!(Error::NAMES.contains(&d.error_type.as_str()));
+            assert_eq!(d.error_message, error.to_string());
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_invalid_state_naming_the_path() {
+        let e =
+            parse::<PrepareInput>(json!({"schemaVersion": "one", "rolloutId": "r", "request": {}}))
+                .unwrap_err();
+        assert_eq!(e.error_type(), "InvalidState");
+        assert!(e.to_string().contains("schemaVersion"), "{e}");
+        let e = parse::<RolloutState>(json!({"schemaVersion": 1})).unwrap_err();
+        assert!(e.to_string().contains("rollout"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn publish_failures_are_swallowed() {
+        let aws = FakeAws::new();
+        let input: PrepareInput =
+            parse(json!({"schemaVersion": 1, "rolloutId": "r", "request": {}})).unwrap();
+        assert_eq!(input.rollout_id(), "r");
+        let state: RolloutState = parse(json!({"schemaVersion": 1, "rollout": {
+            "schemaVersion": 1, "rolloutId": "r-1", "functionName": "f", "functionArn": "arn", "alias": "live",
+            "currentVersion": "1", "targetVersion": "2", "targetVersionArn": "arn:2", "strategy": "AllAtOnce",
+            "plan": {"steps": [{"weightBps": 10000, "bakeSeconds": 0}]}, "stepsDone": 0, "weightBps": 0,
+            "revisionId": "rev", "notificationTopicArn": "arn:aws:sns:us-east-1:123456789012:missing"}}))
+        .unwrap();
+        // The topic does not exist in the fake: the publish fails and is only logged.
+        publish(
+            &aws,
+            &state.rollout,
+            Notification::new(EventType::RolloutStarted, &state.rollout),
+        )
+        .await;
+        assert_eq!(aws.calls(Op::Publish), 1);
+        assert!(aws.notifications().is_empty());
+    }
+}
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,85 @@
+//! Notify: publishes the lifecycle event the state machine names (RolloutSucceeded after the post-traffic
+//! hook; RollbackFailed when Rollback gave up) and passes the state through. For RollbackFailed the reason
+//! joins why the rollout stopped with why the rollback failed, and `errorType` is the rollback's error.
+//!
+//! Errors (`errorType`): `InvalidState` only: a failed publish is logged, never an error.
+
+use shifter::notification::{EventType, Notification};
+use shifter::ports::Notifier;
+use shifter::state::{NotifyInput, RolloutState};
+
+pub async fn handle<P: Notifier>(ports: &P, input: NotifyInput) -> shifter::Result<RolloutState> {
+    input.check_schema()?;
+    let NotifyInput { event, state, .. } = input;
+    let mut n = Notification::new(event, &state.rollout);
+    if event == EventType::RollbackFailed {
+        let why = state
+            .failure_reason()
+            .unwrap_or_else(|| "rollback requested".to_string());
+        n = match &state.rollback_error {
+            Some(e) => n
+                .with_reason(format!("{why}; then the rollback failed: {}", e.message()))
+                .with_error_type(&e.error),
+            None => n.with_reason(format!("{why}; then the rollback failed")),
+        };
+    } else if let Some(reason) = state.failure_reason() {
+        n = n.with_reason(reason);
+    }
+    shifter_lambda::publish(ports, &state.rollout, n).await;
+    Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shifter::health::Verdict;
+    use shifter::state::StateError;
+    use shifter_lambda::testing::{prepared, request, world};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn rollback_failed_says_both_whys() {
+        let aws = world();
+        let mut state = prepared(&aws, request(json!("AllAtOnce"), json!({}))).await;
+        state.verdict = Some(Verdict {
+            healthy: false,
+            failing: vec!["orders-errors".into()],
+            missing: vec![],
+        });
+        state.rollback_error = Some(StateError {
+            error: "AliasChanged".into(),
+            cause: Some(
+                json!({"errorType": "AliasChanged", "errorMessage": "left as it is"}).to_string(),
+            ),
+        });
+        let input = NotifyInput {
+            schema_version: 1,
+            event: EventType::RollbackFailed,
+            state: state.clone(),
+        };
+        assert_eq!(handle(&aws, input).await.unwrap(), state);
+        let n = aws.notifications().pop().unwrap().1;
+        assert_eq!(n.event_type, EventType::RollbackFailed);
+        assert_eq!(
+            n.reason.as_deref(),
+            Some("alarm(s) firing: orders-errors; then the rollback failed: left as it is")
+        );
+        assert_eq!(n.error_type.as_deref(), Some("AliasChanged"));
+    }
+
+    #[tokio::test]
+    async fn succeeded_passes_the_state_through() {
+        let aws = world();
+        let state = prepared(&aws, request(json!("AllAtOnce"), json!({}))).await;
+        let input = NotifyInput {
+            schema_version: 1,
+            event: EventType::RolloutSucceeded,
+            state: state.clone(),
+        };
+        assert_eq!(handle(&aws, input).await.unwrap(), state);
+        let n = aws.notifications().pop().unwrap().1;
+        assert_eq!(n.event_type, EventType::RolloutSucceeded);
+        assert_eq!(n.reason, None);
+    }
+}

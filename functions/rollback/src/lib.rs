@@ -1,0 +1,90 @@
+//! Rollback: returns the alias to the version it served before the rollout (`usecase::rollback`,
+//! idempotent) and publishes RolledBack (an alarm fired or a hook failed) or RolloutFailed (the state carries
+//! an `error` a Catch recorded; its `Error` becomes the notification's `errorType`). Sets `reason`.
+//!
+//! Errors (`errorType`): `AliasChanged` (the alias now routes to a version this rollout never used: left
+//! alone), `Transient`, `AwsRejected`, `InvalidState`. The state machine retries it hard, then publishes
+//! RollbackFailed.
+
+use shifter::notification::{EventType, Notification};
+use shifter::ports::{AliasRouter, Notifier};
+use shifter::state::RolloutState;
+use shifter::usecase;
+
+pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
+where
+    P: AliasRouter + Notifier,
+{
+    state.check_schema()?;
+    let reason = state
+        .failure_reason()
+        .unwrap_or_else(|| "rollback requested".to_string());
+    let outcome = usecase::rollback(ports, &state.rollout).await?;
+    let mut rollout = state.rollout.clone();
+    rollout.weight_bps = 0;
+    rollout.revision_id = outcome.revision_id;
+    let n = match &state.error {
+        None => Notification::new(EventType::RolledBack, &rollout).with_reason(&reason),
+        Some(error) => Notification::new(EventType::RolloutFailed, &rollout)
+            .with_reason(format!(
+                "{reason}; alias restored to version {}",
+                rollout.current_version
+            ))
+            .with_error_type(&error.error),
+    };
+    shifter_lambda::publish(ports, &rollout, n).await;
+    Ok(RolloutState {
+        rollout,
+        reason: Some(reason),
+        ..state
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use shifter::domain::{AlarmState, Routing};
+    use shifter::state::StateError;
+    use shifter_lambda::testing::{prepared, request, world, ALARM, ALIAS, FUNCTION};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn an_alarm_rolls_back_and_says_why() {
+        let aws = world();
+        let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        let state = shifter_advance::handle(&aws, state).await.unwrap();
+        aws.set_alarm(ALARM, AlarmState::Alarm);
+        let state = shifter_advance::handle(&aws, state).await.unwrap();
+        let out = handle(&aws, state).await.unwrap();
+        assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
+        assert_eq!(
+            out.reason.as_deref(),
+            Some("alarm(s) firing: orders-errors")
+        );
+        let last = aws.notifications().pop().unwrap().1;
+        assert_eq!(last.event_type, EventType::RolledBack);
+        assert_eq!(last.weight_percent, 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_caught_error_is_reported_as_rollout_failed() {
+        let aws = world();
+        let mut state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        state.error = Some(StateError {
+            error: "Transient".into(),
+            cause: Some(
+                json!({"errorType": "Transient", "errorMessage": "UpdateAlias throttled"})
+                    .to_string(),
+            ),
+        });
+        let out = handle(&aws, state.clone()).await.unwrap();
+        assert_eq!(out.reason.as_deref(), Some("UpdateAlias throttled"));
+        let last = aws.notifications().pop().unwrap().1;
+        assert_eq!(last.event_type, EventType::RolloutFailed);
+        assert_eq!(last.error_type.as_deref(), Some("Transient"));
+        // Idempotent: a second run changes nothing and still answers.
+        handle(&aws, state).await.unwrap();
+        assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
+    }
+}

@@ -1,0 +1,286 @@
+//! The state machine definition against the SAM template, the workspace's functions and `shifter::Error`.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use shifter::Error;
+use shifter_contract_tests::*;
+
+const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+];
+
+fn tasks(asl: &Value) -> Vec<(&String, &Value)> {
+    states(asl)
+        .iter()
+        .filter(|(_, s)| s["Type"] == "Task")
+        .collect()
+}
+
+fn error_names(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|rule| rule["ErrorEquals"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn placeholders_sit_inside_json_strings() {
+    let text = read(ASL_PATH);
+    let asl = asl();
+    let in_strings: BTreeSet<String> = strings(&asl).into_iter().flat_map(placeholders).collect();
+    assert_eq!(placeholders(&text), in_strings);
+    assert!(!in_strings.is_empty());
+}
+
+#[test]
+fn placeholders_and_definition_substitutions_match_both_ways() {
+    let template = read(TEMPLATE_PATH);
+    let substitutions = yaml_block(&template, "DefinitionSubstitutions");
+    let defined: BTreeSet<String> = substitutions.iter().map(|(k, _)| k.clone()).collect();
+    let used = placeholders(&read(ASL_PATH));
+    let missing: Vec<_> = used.difference(&defined).collect();
+    let unused: Vec<_> = defined.difference(&used).collect();
+    assert!(
+        missing.is_empty(),
+        "used in the ASL, not substituted in template.yaml: {missing:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "substituted in template.yaml, not used in the ASL: {unused:?}"
+    );
+
+    // Each is the ARN of a function the template defines.
+    let resources = template_resources(&template);
+    for (name, value) in &substitutions {
+        let target = value
+            .strip_prefix("!GetAtt ")
+            .and_then(|v| v.strip_suffix(".Arn"))
+            .unwrap_or_else(|| panic!("{name}: {value} is not `!GetAtt <Function>.Arn`"));
+        assert_eq!(
+            resources.get(target).map(String::as_str),
+            Some("AWS::Serverless::Function"),
+            "{name} names {target}, which is not a function of the template"
+        );
+    }
+    assert_eq!(
+        yaml_block(&template, "RolloutStateMachine")
+            .iter()
+            .find(|(k, _)| k == "Type")
+            .map(|(_, v)| v.as_str()),
+        Some("AWS::Serverless::StateMachine")
+    );
+    assert!(template.contains(&format!("DefinitionUri: {ASL_PATH}")));
+}
+
+#[test]
+fn every_task_calls_a_substituted_function_arn() {
+    let asl = asl();
+    for (name, task) in tasks(&asl) {
+        let resource = task["Resource"].as_str().unwrap();
+        let inner = resource
+            .strip_prefix("${")
+            .and_then(|r| r.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("{name}: Resource {resource} is not a ${{...}} placeholder"));
+        assert!(inner.ends_with("FunctionArn"), "{name}: {resource}");
+    }
+}
+
+#[test]
+fn function_binaries_match_the_workspace_and_the_build() {
+    let template = read(TEMPLATE_PATH);
+    let in_template: BTreeSet<String> = template_binaries(&template).into_values().collect();
+    let expected: BTreeSet<String> = [
+        "shifter-prepare",
+        "shifter-run-hook",
+        "shifter-advance",
+        "shifter-finalize",
+        "shifter-rollback",
+        "shifter-notify",
+    ]
+    .map(String::from)
+    .into();
+    assert_eq!(in_template, expected);
+
+    for bin in &expected {
+        let dir = bin.strip_prefix("shifter-").unwrap();
+        let manifest = read(&format!("functions/{dir}/Cargo.toml"));
+        assert!(
+            manifest.contains(&format!("[[bin]]\nname = \"{bin}\"")),
+            "functions/{dir}/Cargo.toml does not build the binary {bin}"
+        );
+    }
+    let makefile = read("statemachine/sam.mk");
+    let line = makefile
+        .lines()
+        .find(|l| l.starts_with("SAM_FUNCTIONS :="))
+        .expect("SAM_FUNCTIONS in sam.mk");
+    let built: BTreeSet<String> = line["SAM_FUNCTIONS :=".len()..]
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(built, expected, "statemachine/sam.mk builds other binaries");
+}
+
+#[test]
+fn custom_error_names_are_shifter_error_names() {
+    let asl = asl();
+    let mut seen = BTreeSet::new();
+    for (name, state) in states(&asl) {
+        for error in error_names(state.get("Retry"))
+            .into_iter()
+            .chain(error_names(state.get("Catch")))
+        {
+            if error.starts_with("States.") || error.starts_with("Lambda.") {
+                continue;
+            }
+            assert!(
+                Error::NAMES.contains(&error.as_str()),
+                "{name} names {error:?}, which no shifter error reports (Error::NAMES: {:?})",
+                Error::NAMES
+            );
+            seen.insert(error);
+        }
+    }
+    assert!(
+        seen.contains("Transient"),
+        "Transient errors must be retried"
+    );
+}
+
+#[test]
+fn every_task_retries_lambda_service_errors_and_catches_everything() {
+    let asl = asl();
+    for (name, task) in tasks(&asl) {
+        let retry = task["Retry"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no Retry"));
+        let covered = retry.iter().any(|r| {
+            let names = error_names(Some(&Value::Array(vec![r.clone()])));
+            LAMBDA_SERVICE_ERRORS
+                .iter()
+                .chain(&["Transient"])
+                .all(|e| names.iter().any(|n| n == e))
+                && r["MaxAttempts"].as_u64().unwrap_or(3) >= 2
+                && r["BackoffRate"].as_f64().unwrap_or(2.0) >= 1.5
+        });
+        assert!(
+            covered,
+            "{name}: no retry with backoff of the Lambda service errors and Transient"
+        );
+        let catches = task["Catch"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: no Catch"));
+        let last = catches.last().unwrap();
+        assert_eq!(
+            last["ErrorEquals"],
+            serde_json::json!(["States.ALL"]),
+            "{name}"
+        );
+        assert!(last["ResultPath"].as_str().is_some_and(|p| p.starts_with("$.")),
+            "{name}: the Catch must keep the state (ResultPath $.something), or Rollback loses the rollout");
+        assert!(
+            task["TimeoutSeconds"].as_u64().is_some(),
+            "{name}: no TimeoutSeconds"
+        );
+    }
+}
+
+#[test]
+fn rollback_retries_hard() {
+    let asl = asl();
+    let rollback = &states(&asl)["Rollback"];
+    let retry = &rollback["Retry"][0];
+    assert!(retry["MaxAttempts"].as_u64().unwrap() >= 6);
+    assert!(retry["BackoffRate"].as_f64().unwrap() >= 2.0);
+    assert_eq!(rollback["Catch"][0]["Next"], "NotifyRollbackFailed");
+    assert_eq!(states(&asl)["RolledBack"]["Type"], "Fail");
+    assert_eq!(states(&asl)["RolledBack"]["Error"], "RolledBack");
+    assert_eq!(states(&asl)["RollbackFailed"]["Error"], "RollbackFailed");
+}
+
+#[test]
+fn every_target_exists_and_every_state_is_reachable() {
+    let asl = asl();
+    let all = states(&asl);
+    let start = asl["StartAt"].as_str().unwrap();
+    assert!(all.contains_key(start));
+    for (name, state) in all {
+        for target in targets(state) {
+            assert!(
+                all.contains_key(&target),
+                "{name} goes to {target:?}, which does not exist"
+            );
+        }
+        let terminal = matches!(state["Type"].as_str(), Some("Succeed" | "Fail"));
+        assert_eq!(
+            targets(state).is_empty(),
+            terminal,
+            "{name}: only Succeed and Fail may end"
+        );
+    }
+    let reached = reachable_from(&asl, start);
+    let unreachable: Vec<_> = all.keys().filter(|k| !reached.contains(*k)).collect();
+    assert!(unreachable.is_empty(), "unreachable: {unreachable:?}");
+}
+
+#[test]
+fn a_rejected_request_never_reaches_rollback() {
+    let asl = asl();
+    let prepare = &states(&asl)["Prepare"];
+    for catch in prepare["Catch"].as_array().unwrap() {
+        let target = catch["Next"].as_str().unwrap();
+        assert_eq!(
+            states(&asl)[target]["Type"],
+            "Fail",
+            "Prepare's Catch must end the execution"
+        );
+        assert!(!reachable_from(&asl, target).contains("Rollback"));
+    }
+}
+
+#[test]
+fn failed_checks_and_hooks_route_to_rollback() {
+    let asl = asl();
+    for choice in ["PreTrafficChoice", "AdvanceChoice", "PostTrafficChoice"] {
+        let state = &states(&asl)[choice];
+        let first = &state["Choices"][0];
+        assert_eq!(first["BooleanEquals"], false, "{choice}");
+        assert_eq!(first["Next"], "Rollback", "{choice}");
+    }
+    let advance = &states(&asl)["AdvanceChoice"];
+    assert_eq!(advance["Choices"][0]["Variable"], "$.verdict.healthy");
+    assert_eq!(advance["Choices"][1]["Variable"], "$.done");
+    assert_eq!(advance["Choices"][1]["Next"], "Finalize");
+    assert_eq!(
+        states(&asl)[advance["Default"].as_str().unwrap()]["SecondsPath"],
+        "$.waitSeconds"
+    );
+}
+
+/// By the graph alone: the loop Advance → AdvanceChoice → Bake is 3 states, and the shortest way from
+/// StartAt to the Succeed state without baking or rolling back is 10 states, so a plan of N steps (the last
+/// being the final 100% one) takes 3(N-1) + 10 = 3N + 7 transitions: 3 per step plus 7 fixed.
+#[test]
+fn transitions_by_static_walk_are_three_per_step_plus_seven() {
+    let asl = asl();
+    let bake_next = states(&asl)["Bake"]["Next"].as_str().unwrap();
+    let loop_len = shortest_path(&asl, bake_next, "Bake", &["Rollback", "Finalize"]).unwrap();
+    assert_eq!(loop_len, 3, "Advance, AdvanceChoice, Bake");
+    let fixed = shortest_path(&asl, "Prepare", "Promoted", &["Bake", "Rollback"]).unwrap();
+    assert_eq!(fixed, 10);
+    let per_step = loop_len;
+    let fixed_beyond_steps = fixed - per_step; // the final step's Advance, AdvanceChoice, Finalize
+    assert!(
+        per_step <= 3 && fixed_beyond_steps <= 8,
+        "{per_step} per step + {fixed_beyond_steps}"
+    );
+    for n in 1..=shifter::plan::MAX_STEPS {
+        assert_eq!(per_step * (n - 1) + fixed, 3 * n + 7);
+    }
+}
