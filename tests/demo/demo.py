@@ -15,6 +15,7 @@ import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 import aws_local  # noqa: E402  (the harness's boto3 helpers)
+import demo_state_machine  # noqa: E402  (the same two rollouts through Step Functions)
 
 BIN = os.environ.get("SHIFTER_BIN", "target/debug/shifter")
 FUNCTION = "sample-orders"
@@ -93,6 +94,8 @@ def main():
         print(f"{n['MessageAttributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
               f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {body.get('reason') or ''}")
     print("\ndemo finished: one promotion, one rollback on an alarm.")
+
+    demo_state_machine.main()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""The demo's second half: the same promotion and alarm rollback, now driven by the Step Functions state machine
+(the real statemachine/rollout.asl.json deployed on moto, its Tasks served by the real function binaries).
+
+It prints each state as the execution enters it (from get_execution_history), with the weight each Task's output
+carries and every alias write as the harness proxy recorded it, then the SNS notifications the functions published.
+About 20 s. Run alone: `.venv/bin/python tests/demo/demo_state_machine.py` (needs `make local-up`)."""
+import json
+import os
+import sys
+import threading
+import time
+import uuid
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+import aws_local  # noqa: E402
+import stack_local  # noqa: E402
+
+FUNCTION = "sample-orders"
+
+
+def banner(text):
+    print(f"\n=== {text} " + "=" * max(0, 70 - len(text)), flush=True)
+
+
+def alias_line(lam, alias):
+    a = lam.get_alias(FunctionName=FUNCTION, Name=alias)
+    weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+    extra = "".join(f" + v{v} {w * 100:g}%" for v, w in weights.items())
+    return f"{FUNCTION}:{alias} -> v{a['FunctionVersion']}{extra}"
+
+
+def follow(sfn, lam, stack, alias, request, name):
+    """Starts the execution and prints its states as they are entered; returns describe_execution()."""
+    print(f"$ aws stepfunctions start-execution --name {name} --input '{json.dumps(request)}'", flush=True)
+    arn = sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name,
+                              input=json.dumps(request))["executionArn"]
+    harness = aws_local.HarnessApi(aws_local.ENDPOINT)
+    writes = len(harness.alias_history(FUNCTION, alias))  # the proxy records every alias write
+    seen, started = 0, time.monotonic()
+    while True:
+        desc = sfn.describe_execution(executionArn=arn)
+        events = stack_local.history(sfn, arn)
+        for e in events[seen:]:
+            t = f"{time.monotonic() - started:5.1f}s"
+            if e["type"].endswith("StateEntered"):
+                d = e["stateEnteredEventDetails"]
+                extra = ""
+                if d["name"] == "Bake":
+                    extra = f"  (wait {json.loads(d['input']).get('waitSeconds')} s)"
+                print(f"  {t}  -> {d['name']}{extra}", flush=True)
+            elif e["type"] == "TaskStateExited":
+                d = e["stateExitedEventDetails"]
+                out = json.loads(d.get("output") or "{}")
+                if d["name"] in ("Advance", "Finalize", "Rollback"):
+                    weight = (out.get("rollout") or {}).get("weightBps", 0) / 100
+                    verdict = out.get("verdict") or {}
+                    note = "" if verdict.get("healthy", True) else f"; unhealthy: {verdict.get('failing')}"
+                    if d["name"] == "Advance" and out.get("done") and verdict.get("healthy", True):
+                        note = "; only the final step is left"
+                    print(f"  {t}     {d['name']} output: weight {weight:g}%{note}", flush=True)
+        for w in harness.alias_history(FUNCTION, alias)[writes:]:
+            weights = "".join(f" + v{v} {x * 100:g}%" for v, x in w["additionalVersionWeights"].items())
+            print(f"  {time.monotonic() - started:5.1f}s     alias write: -> v{w['functionVersion']}{weights}", flush=True)
+            writes += 1
+        seen = len(events)
+        if desc["status"] != "RUNNING":
+            return desc
+        time.sleep(0.3)
+
+
+def main():
+    lam, cw, sfn = aws_local.client("lambda"), aws_local.client("cloudwatch"), aws_local.client("stepfunctions")
+    role = aws_local.ensure_lambda_role(aws_local.client("iam"))
+    run = uuid.uuid4().hex[:6]
+    alias, alarm = f"sfn-{run}", f"sample-orders-sfn-errors-{run}"
+
+    banner("Step Functions: deploying the state machine (real ASL, the six functions as Tasks)")
+    stack = stack_local.deploy(f"shifter-demo-{run}")
+    print(f"state machine {stack.state_machine_arn}", flush=True)
+    versions = aws_local.create_function(lam, role, FUNCTION, versions=3).versions[-3:]
+    aws_local.create_function(lam, role, "example-hook-smoke", versions=0)
+    lam.create_alias(FunctionName=FUNCTION, Name=alias, FunctionVersion=versions[0])
+    aws_local.create_alarm(cw, alarm, function=FUNCTION, alias=alias, state="OK")
+    queue = aws_local.create_topic_queue(aws_local.client("sns"), aws_local.client("sqs"), f"shifter-sfn-demo-{run}")
+    print(alias_line(lam, alias), flush=True)
+
+    banner("execution 1: linear 25% every 2 s, smoke hook before traffic -> expect promotion")
+    desc = follow(sfn, lam, stack, alias, {
+        "functionName": FUNCTION, "alias": alias, "targetVersion": versions[1],
+        "strategy": {"type": "linear", "percent": 25, "intervalSeconds": 2},
+        "hooks": {"preTraffic": "example-hook-smoke"}, "alarms": [alarm], "notificationTopicArn": queue.topic_arn,
+    }, f"demo-promote-{run}")
+    print(f"execution {desc['status']}; now {alias_line(lam, alias)}", flush=True)
+    if desc["status"] != "SUCCEEDED":
+        sys.exit(f"demo: the execution was expected to succeed, got {desc['status']} {desc.get('error')}")
+
+    banner("execution 2: canary 20% baking 6 s; the alarm fires mid-bake -> expect rollback at the bake's end")
+
+    def fire_alarm():
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            routing = lam.get_alias(FunctionName=FUNCTION, Name=alias).get("RoutingConfig") or {}
+            if routing.get("AdditionalVersionWeights"):
+                time.sleep(2)
+                print(f"  >>> demo: setting {alarm} to ALARM (alias: {alias_line(lam, alias)})", flush=True)
+                cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="demo: errors on the canary")
+                return
+            time.sleep(0.2)
+
+    firing = threading.Thread(target=fire_alarm, daemon=True)
+    firing.start()
+    desc = follow(sfn, lam, stack, alias, {
+        "functionName": FUNCTION, "alias": alias, "targetVersion": versions[2],
+        "strategy": {"type": "canary", "percent": 20, "bakeSeconds": 6},
+        "alarms": [alarm], "notificationTopicArn": queue.topic_arn,
+    }, f"demo-alarm-{run}")
+    firing.join(timeout=5)
+    final = alias_line(lam, alias)
+    print(f"execution {desc['status']} ({desc.get('error')}: {desc.get('cause')}); now {final}", flush=True)
+    if desc["status"] != "FAILED" or desc.get("error") != "RolledBack" or not final.endswith(f"-> v{versions[1]}"):
+        sys.exit(f"demo: expected a rollback to v{versions[1]}, got {desc['status']} and {final}")
+
+    banner("SNS notifications the state machine's functions published")
+    for n in queue.drain():
+        body = n["Message"]
+        print(f"{n['MessageAttributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
+              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {body.get('reason') or ''}")
+    print("\nstate machine demo finished: one promotion, one rollback on an alarm.", flush=True)
+
+
+if __name__ == "__main__":
+    main()
