@@ -19,15 +19,36 @@ pub struct Cli {
 pub enum Command {
     /// Roll a version out to an alias step by step; roll back when an alarm fires or a hook fails.
     ///
+    /// The rollout runs in the rollout state machine (--state-machine-arn) and this command follows its
+    /// execution (or returns at once with --no-wait); with --local it runs in this process instead.
+    ///
     /// Exit codes: 0 promoted, 1 rolled back or failed, 2 invalid request (nothing changed),
     /// 3 conflict (another rollout owns the alias, or it changed under this one).
     #[command(after_help = DEPLOY_EXAMPLES)]
     Deploy(Box<DeployArgs>),
     /// Show the steps a strategy takes and how long it bakes. Calls no AWS API.
     Plan(PlanArgs),
+    /// Show a rollout execution (by its ARN) or an alias (function:alias) and how it routes traffic.
+    ///
+    /// Exit codes: 0 shown, 1 AWS failed, 2 invalid argument.
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+    /// Stop a state-machine rollout and return its alias to the version it served before.
+    ///
+    /// StopExecution skips the state machine's own rollback, so this command rolls the alias back itself.
+    /// Exit codes: 0 the alias serves the old version alone, 1 otherwise, 2 invalid argument.
+    Abort(AbortArgs),
 }
 
+const STATUS_EXAMPLES: &str = "Examples:
+  shifter status arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:r-20240101-abcd
+  shifter status orders:live --output json";
+
 const DEPLOY_EXAMPLES: &str = "Examples:
+  export SHIFTER_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:shifter-rollout
+  shifter deploy --function orders --alias live --version 7 --strategy Canary10Percent5Minutes \\
+      --alarm orders-errors
+  shifter deploy --request events/requests/canary.json --no-wait
   shifter deploy --local --function orders --alias live --version 7 \\
       --strategy Canary10Percent5Minutes --alarm orders-errors --pre-traffic-hook orders-smoke
   shifter deploy --local --request events/requests/canary.json --output json";
@@ -109,9 +130,36 @@ pub struct DeployArgs {
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Drive the rollout from this process, with the AWS credentials of this shell (AWS_PROFILE,
-    /// AWS_REGION, AWS_ENDPOINT_URL). Required: the state-machine mode is not in this build yet.
+    /// AWS_REGION, AWS_ENDPOINT_URL). Without it, the rollout runs in the state machine (--state-machine-arn)
+    /// and this command follows its execution.
     #[arg(long)]
     pub local: bool,
+    /// The rollout state machine (the stack's StateMachineArn output). Required unless --local.
+    #[arg(long, value_name = "ARN", env = "SHIFTER_STATE_MACHINE_ARN")]
+    pub state_machine_arn: Option<String>,
+    /// Start the state machine's execution, print its ARN and exit 0 without following it.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// An execution ARN (arn:aws:states:…:execution:…) or function:alias.
+    #[arg(value_name = "EXECUTION_ARN|FUNCTION:ALIAS")]
+    pub target: String,
+    /// Text for people, or one JSON object.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AbortArgs {
+    /// The rollout's execution ARN (printed by `shifter deploy`).
+    #[arg(value_name = "EXECUTION_ARN")]
+    pub execution_arn: String,
+    /// Text for people, or one JSON object.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,6 +1,6 @@
 //! `shifter deploy`: the mode-independent part. Checks the flags and the request (no AWS yet), then hands
-//! the validated rollout to a mode's module (`local`; the state-machine mode is a separate module to come),
-//! inside a `rollout` span. Every mode reports through the same `Renderer`.
+//! the validated rollout to a mode's module (`local`, or `machine` for the state machine), inside a `rollout`
+//! span. Every mode reports through the same `Renderer`.
 
 use std::time::Duration;
 
@@ -19,20 +19,33 @@ use crate::request::{check_rollout_id, spec_from_args};
 pub const EXIT_INVALID: i32 = 2;
 
 /// Where the rollout is driven from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mode {
     /// This process runs the steps and the bakes (`--local`).
     Local,
+    /// The state machine runs the rollout; this process starts its execution and (unless `no_wait`)
+    /// follows it.
+    StateMachine { arn: String, no_wait: bool },
 }
 
-pub const NO_STATE_MACHINE_MODE: &str = "error: deploying through the state machine is not available in this build yet: add --local to drive the rollout from this process\nhint: --local uses this shell's AWS credentials (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)";
+pub const NO_STATE_MACHINE_ARN: &str = "error: no state machine to deploy through: give --state-machine-arn ARN (or set SHIFTER_STATE_MACHINE_ARN), or add --local to drive the rollout from this process\nhint: the ARN is the stack's StateMachineArn output; --local uses this shell's AWS credentials (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)";
+
+pub const NO_WAIT_NEEDS_STATE_MACHINE: &str = "error: --no-wait starts a state-machine execution and cannot be used with --local (the local mode runs in this process)";
 
 impl Mode {
     pub fn from_args(args: &DeployArgs) -> Result<Mode, &'static str> {
         if args.local {
-            Ok(Mode::Local)
-        } else {
-            Err(NO_STATE_MACHINE_MODE)
+            if args.no_wait {
+                return Err(NO_WAIT_NEEDS_STATE_MACHINE);
+            }
+            return Ok(Mode::Local);
+        }
+        match args.state_machine_arn.as_deref().map(str::trim) {
+            Some(arn) if !arn.is_empty() => Ok(Mode::StateMachine {
+                arn: arn.to_string(),
+                no_wait: args.no_wait,
+            }),
+            _ => Err(NO_STATE_MACHINE_ARN),
         }
     }
 }
@@ -81,6 +94,11 @@ pub async fn run(args: &DeployArgs, render: &mut Renderer) -> i32 {
     match mode {
         Mode::Local => {
             crate::local::run(&deployment, render)
+                .instrument(span)
+                .await
+        }
+        Mode::StateMachine { arn, no_wait } => {
+            crate::machine::run(args, &deployment, &arn, no_wait, render)
                 .instrument(span)
                 .await
         }

@@ -2,16 +2,23 @@
 //! drive it in-process.
 //!
 //! - `args`: the command line; `request`: flags and a request file to a validated rollout spec.
-//! - `deploy`: the mode-independent deploy flow; `local`: the `--local` mode (the `LocalDriver`).
+//! - `deploy`: the mode-independent deploy flow; `local`: the `--local` mode (the `LocalDriver`);
+//!   `machine`: the state-machine mode (start and follow an execution) and `status`/`abort`, over
+//!   `stepfunctions` (the `ExecutionApi` seam) and `follow` (history → progress and outcome).
 //! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
 //! - `plan_cmd`: `shifter plan`; `logging`: tracing to stderr; `fmt`: durations.
 
 pub mod args;
 pub mod deploy;
 pub mod fmt;
+pub mod follow;
 pub mod local;
 pub mod logging;
+pub mod machine;
 pub mod plan_cmd;
 pub mod render;
 pub mod request;
+pub mod stepfunctions;
+#[cfg(test)]
+pub mod test_support;
 pub mod text;

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Parser;
 use shifter_cli::args::{Cli, Command};
 use shifter_cli::render::Renderer;
-use shifter_cli::{deploy, logging, plan_cmd};
+use shifter_cli::{deploy, logging, machine, plan_cmd};
 
 fn main() {
     let cli = Cli::parse();
@@ -13,21 +13,26 @@ fn main() {
     let code = match &cli.command {
         Command::Plan(args) => plan_cmd::run(args, &mut std::io::stdout(), &mut std::io::stderr()),
         Command::Deploy(args) => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    std::process::exit(1);
-                }
-            };
             let mut render = Renderer::for_terminal(args.output);
-            runtime.block_on(deploy::run(args, &mut render))
+            runtime().block_on(deploy::run(args, &mut render))
         }
+        Command::Status(args) => runtime().block_on(machine::status(args)),
+        Command::Abort(args) => runtime().block_on(machine::abort(args)),
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     std::process::exit(code);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    }
 }

@@ -103,7 +103,10 @@ fn without_a_version_the_request_publishes_latest() {
     );
     assert_eq!(spec.plan.steps.len(), 5);
     assert_eq!(spec.strategy_name, "linear");
-    assert!(Mode::from_args(&args).is_err(), "no --local: no mode yet");
+    assert!(
+        Mode::from_args(&args).is_err(),
+        "no --local and no state machine: no mode"
+    );
 }
 
 #[test]

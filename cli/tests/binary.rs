@@ -10,6 +10,7 @@ fn shifter(args: &[&str]) -> Output {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "us-east-1")
         .env_remove("SHIFTER_LOG")
+        .env_remove("SHIFTER_STATE_MACHINE_ARN")
         .output()
         .expect("the shifter binary runs")
 }
@@ -63,7 +64,7 @@ fn plan_with_an_invalid_strategy_exits_2_naming_the_field() {
 }
 
 #[test]
-fn deploy_without_local_exits_2_explaining_why() {
+fn deploy_without_local_or_a_state_machine_exits_2_naming_both() {
     let out = shifter(&[
         "deploy",
         "--function",
@@ -77,10 +78,8 @@ fn deploy_without_local_exits_2_explaining_why() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("state machine is not available"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("--state-machine-arn"), "{stderr}");
+    assert!(stderr.contains("SHIFTER_STATE_MACHINE_ARN"), "{stderr}");
     assert!(stderr.contains("--local"), "{stderr}");
     assert_eq!(text(&out.stdout), "");
 }
@@ -131,9 +130,26 @@ fn deploy_help_lists_the_flags() {
         "--rollout-id",
         "--output",
         "--local",
+        "--state-machine-arn",
+        "SHIFTER_STATE_MACHINE_ARN",
+        "--no-wait",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
+    assert!(!help.contains("not in this build"), "{help}");
+}
+
+#[test]
+fn status_and_abort_refuse_what_they_cannot_name() {
+    let out = shifter(&["status", "no-colon-here"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("function:alias"));
+    let out = shifter(&[
+        "abort",
+        "arn:aws:states:us-east-1:123456789012:stateMachine:shifter",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not an execution ARN"));
 }
 
 /// The repository's example requests: the valid ones plan; each invalid one exits 2 naming the field its file

@@ -1,0 +1,253 @@
+//! Test doubles for the state-machine mode: a fake `ExecutionApi` over a scripted history, and builders for
+//! history events carrying `RolloutState`s.
+
+use std::sync::Mutex;
+
+use serde_json::{json, Value};
+use shifter::driver::{Observer, Progress};
+use shifter::plan::{Plan, Step};
+use shifter::request::{Hooks, InsufficientData};
+use shifter::rollout::{Rollout, SCHEMA_VERSION};
+use shifter::state::RolloutState;
+
+use crate::stepfunctions::{ApiError, Event, ExecutionApi, ExecutionInfo, HistoryPage};
+
+pub const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:shifter:r-1";
+
+/// A canary: 10% baking 300 s, then 100%. Versions 1 → 2 of `orders:live`.
+pub fn rollout() -> Rollout {
+    Rollout {
+        schema_version: SCHEMA_VERSION,
+        rollout_id: "r-1".into(),
+        function_name: "orders".into(),
+        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
+        alias: "live".into(),
+        current_version: "1".into(),
+        target_version: "2".into(),
+        target_version_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders:2".into(),
+        strategy: "Canary10Percent5Minutes".into(),
+        plan: Plan {
+            steps: vec![
+                Step {
+                    weight_bps: 1000,
+                    bake_seconds: 300,
+                },
+                Step {
+                    weight_bps: 10_000,
+                    bake_seconds: 0,
+                },
+            ],
+        },
+        steps_done: 0,
+        weight_bps: 0,
+        revision_id: "rev".into(),
+        hooks: Hooks::default(),
+        alarms: vec!["orders-errors".into()],
+        insufficient_data: InsufficientData::Healthy,
+        notification_topic_arn: None,
+    }
+}
+
+/// A state after `steps_done` steps at `weight_bps`, with `extra` merged over its JSON.
+pub fn state(steps_done: usize, weight_bps: u32, extra: Value) -> String {
+    let mut r = rollout();
+    r.steps_done = steps_done;
+    r.weight_bps = weight_bps;
+    let mut v = serde_json::to_value(RolloutState::new(r)).unwrap();
+    if let (Some(obj), Some(more)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, x) in more {
+            obj.insert(k.clone(), x.clone());
+        }
+    }
+    v.to_string()
+}
+
+/// Builds a history, numbering events from 1, one second apart.
+#[derive(Default)]
+pub struct History(pub Vec<Event>);
+
+impl History {
+    pub fn new() -> Self {
+        let mut h = History::default();
+        h.push(
+            "ExecutionStarted",
+            None,
+            Some(json!({"functionName": "orders"}).to_string()),
+        );
+        h
+    }
+
+    pub fn push(&mut self, kind: &str, name: Option<&str>, data: Option<String>) -> &mut Self {
+        let id = self.0.len() as i64 + 1;
+        self.0.push(Event {
+            id,
+            kind: kind.into(),
+            timestamp_ms: 1_700_000_000_000 + id * 1000,
+            state_name: name.map(str::to_string),
+            data,
+            ..Event::default()
+        });
+        self
+    }
+
+    pub fn entered(&mut self, kind: &str, name: &str, data: String) -> &mut Self {
+        self.push(kind, Some(name), Some(data))
+    }
+
+    pub fn exited(&mut self, name: &str, data: String) -> &mut Self {
+        self.push("TaskStateExited", Some(name), Some(data))
+    }
+
+    pub fn ended(&mut self, kind: &str, error: Option<&str>, cause: Option<&str>) -> &mut Self {
+        self.push(kind, None, None);
+        let last = self.0.last_mut().unwrap();
+        last.error = error.map(str::to_string);
+        last.cause = cause.map(str::to_string);
+        self
+    }
+
+    pub fn succeeded(&mut self, data: String) -> &mut Self {
+        self.push("ExecutionSucceeded", None, Some(data))
+    }
+
+    /// Prepare, then a pre-traffic hook step with no hook configured.
+    pub fn prepared() -> Self {
+        let mut h = History::new();
+        h.push(
+            "TaskStateEntered",
+            Some("Prepare"),
+            Some(json!({"functionName": "orders"}).to_string()),
+        )
+        .exited("Prepare", state(0, 0, json!({})))
+        .entered("TaskStateEntered", "PreTrafficHook", state(0, 0, json!({})))
+        .exited(
+            "PreTrafficHook",
+            state(
+                0,
+                0,
+                json!({"hook": {"phase": "preTraffic", "succeeded": true}}),
+            ),
+        );
+        h
+    }
+}
+
+/// A fake Step Functions: reveals `per_poll` more events on each history poll (all of them on describe-time
+/// reads), pages them `page_size` at a time, fails the first `fail_first` history calls with throttling.
+pub struct FakeApi {
+    pub events: Vec<Event>,
+    pub status: String,
+    pub page_size: usize,
+    pub per_poll: usize,
+    pub fail_first: usize,
+    pub start_error: Option<ApiError>,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    visible: usize,
+    history_calls: usize,
+    pub stops: Vec<(String, String)>,
+    pub starts: Vec<(String, String, String)>,
+}
+
+impl FakeApi {
+    pub fn new(events: Vec<Event>) -> Self {
+        FakeApi {
+            status: "RUNNING".into(),
+            page_size: 1000,
+            per_poll: usize::MAX,
+            fail_first: 0,
+            start_error: None,
+            inner: Mutex::new(Inner::default()),
+            events,
+        }
+    }
+
+    pub fn stops(&self) -> Vec<(String, String)> {
+        self.inner.lock().unwrap().stops.clone()
+    }
+
+    pub fn starts(&self) -> Vec<(String, String, String)> {
+        self.inner.lock().unwrap().starts.clone()
+    }
+
+    pub fn history_calls(&self) -> usize {
+        self.inner.lock().unwrap().history_calls
+    }
+}
+
+impl ExecutionApi for FakeApi {
+    async fn start(&self, sm: &str, name: &str, input: &str) -> Result<String, ApiError> {
+        if let Some(e) = &self.start_error {
+            return Err(e.clone());
+        }
+        self.inner
+            .lock()
+            .unwrap()
+            .starts
+            .push((sm.into(), name.into(), input.into()));
+        Ok(format!("{sm}:{name}").replace(":stateMachine:", ":execution:"))
+    }
+
+    async fn history(&self, _arn: &str, token: Option<String>) -> Result<HistoryPage, ApiError> {
+        let mut inner = self.inner.lock().unwrap();
+        inner.history_calls += 1;
+        if inner.history_calls <= self.fail_first {
+            return Err(ApiError::new(Some("ThrottlingException"), "Rate exceeded"));
+        }
+        let from: usize = match token {
+            Some(t) => t.parse().unwrap(),
+            None => {
+                inner.visible = inner
+                    .visible
+                    .saturating_add(self.per_poll)
+                    .min(self.events.len());
+                0
+            }
+        };
+        let to = (from + self.page_size).min(inner.visible);
+        Ok(HistoryPage {
+            events: self.events[from..to].to_vec(),
+            next_token: (to < inner.visible).then(|| to.to_string()),
+        })
+    }
+
+    async fn describe(&self, arn: &str) -> Result<ExecutionInfo, ApiError> {
+        Ok(ExecutionInfo {
+            execution_arn: arn.into(),
+            name: "r-1".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:shifter".into(),
+            status: self.status.clone(),
+            ..ExecutionInfo::default()
+        })
+    }
+
+    async fn stop(&self, arn: &str, cause: &str) -> Result<(), ApiError> {
+        self.inner
+            .lock()
+            .unwrap()
+            .stops
+            .push((arn.into(), cause.into()));
+        Ok(())
+    }
+}
+
+/// Records what a follower reports, as short strings: `Lifecycle:<event>:<weight%>`, `Baking:<secs>`,
+/// `Checked:<healthy>`.
+#[derive(Default)]
+pub struct Recorder(pub Vec<String>);
+
+impl Observer for Recorder {
+    fn observe(&mut self, progress: Progress<'_>) {
+        self.0.push(match progress {
+            Progress::Lifecycle(n) => format!("{}:{}", n.event_type.as_str(), n.weight_percent),
+            Progress::Baking {
+                remaining, total, ..
+            } => format!("Baking:{}/{}", remaining.as_secs(), total.as_secs()),
+            Progress::Checked { verdict, .. } => format!("Checked:{}", verdict.healthy),
+            Progress::NotifyFailed { event, .. } => format!("NotifyFailed:{}", event.as_str()),
+        });
+    }
+}
