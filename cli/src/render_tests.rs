@@ -2,42 +2,19 @@ use std::time::Duration;
 
 use shifter::health::Verdict;
 use shifter::notification::{EventType, HookPhase, Notification};
-use shifter::plan::{Plan, Step};
-use shifter::request::{Hooks, InsufficientData};
-use shifter::rollout::{Rollout, SCHEMA_VERSION};
+use shifter::rollout::Rollout;
 
 use super::*;
 
 fn rollout(weight_bps: u32, steps_done: usize) -> Rollout {
     Rollout {
-        schema_version: SCHEMA_VERSION,
-        rollout_id: "r-1".into(),
-        function_name: "orders".into(),
-        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
-        alias: "live".into(),
         current_version: "6".into(),
         target_version: "7".into(),
         target_version_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders:7".into(),
-        strategy: "Canary10Percent5Minutes".into(),
-        plan: Plan {
-            steps: vec![
-                Step {
-                    weight_bps: 1000,
-                    bake_seconds: 300,
-                },
-                Step {
-                    weight_bps: 10_000,
-                    bake_seconds: 0,
-                },
-            ],
-        },
         steps_done,
         weight_bps,
         revision_id: "rev".into(),
-        hooks: Hooks::default(),
-        alarms: vec!["orders-errors".into()],
-        insufficient_data: InsufficientData::Healthy,
-        notification_topic_arn: None,
+        ..shifter::fake::canary_rollout()
     }
 }
 

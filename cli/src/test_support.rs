@@ -5,9 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::{json, Value};
 use shifter::driver::{Observer, Progress};
-use shifter::plan::{Plan, Step};
-use shifter::request::{Hooks, InsufficientData};
-use shifter::rollout::{Rollout, SCHEMA_VERSION};
+use shifter::rollout::Rollout;
 use shifter::state::RolloutState;
 
 use crate::stepfunctions::{ApiError, Event, ExecutionApi, ExecutionInfo, HistoryPage};
@@ -17,34 +15,8 @@ pub const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:shifter:r
 /// A canary: 10% baking 300 s, then 100%. Versions 1 → 2 of `orders:live`.
 pub fn rollout() -> Rollout {
     Rollout {
-        schema_version: SCHEMA_VERSION,
-        rollout_id: "r-1".into(),
-        function_name: "orders".into(),
-        function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
-        alias: "live".into(),
-        current_version: "1".into(),
-        target_version: "2".into(),
-        target_version_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders:2".into(),
-        strategy: "Canary10Percent5Minutes".into(),
-        plan: Plan {
-            steps: vec![
-                Step {
-                    weight_bps: 1000,
-                    bake_seconds: 300,
-                },
-                Step {
-                    weight_bps: 10_000,
-                    bake_seconds: 0,
-                },
-            ],
-        },
-        steps_done: 0,
-        weight_bps: 0,
         revision_id: "rev".into(),
-        hooks: Hooks::default(),
-        alarms: vec!["orders-errors".into()],
-        insufficient_data: InsufficientData::Healthy,
-        notification_topic_arn: None,
+        ..shifter::fake::canary_rollout()
     }
 }
 

@@ -214,40 +214,11 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::plan::{Plan, Step};
-    use crate::request::{Hooks, InsufficientData};
-    use crate::rollout::SCHEMA_VERSION;
 
     fn rollout() -> Rollout {
         Rollout {
-            schema_version: SCHEMA_VERSION,
-            rollout_id: "r-1".into(),
-            function_name: "orders".into(),
-            function_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
-            alias: "live".into(),
-            current_version: "1".into(),
-            target_version: "2".into(),
-            target_version_arn: "arn:aws:lambda:us-east-1:123456789012:function:orders:2".into(),
-            strategy: "Canary10Percent5Minutes".into(),
-            plan: Plan {
-                steps: vec![
-                    Step {
-                        weight_bps: 1000,
-                        bake_seconds: 300,
-                    },
-                    Step {
-                        weight_bps: 10_000,
-                        bake_seconds: 0,
-                    },
-                ],
-            },
-            steps_done: 0,
-            weight_bps: 0,
-            revision_id: "rev-1".into(),
-            hooks: Hooks::default(),
             alarms: vec![],
-            insufficient_data: InsufficientData::Healthy,
-            notification_topic_arn: None,
+            ..crate::fake::canary_rollout()
         }
     }
 

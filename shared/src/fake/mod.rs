@@ -337,3 +337,40 @@ impl FakeAws {
         self.lock().notifications.clone()
     }
 }
+
+/// A rollout of `orders:live` from version 1 to version 2 on Canary10Percent5Minutes (10% baking 300 s, then
+/// 100%), watching `orders-errors`, prepared but not started: for tests that need a `Rollout` without running
+/// `prepare`. Change what a test needs with struct update syntax.
+pub fn canary_rollout() -> crate::rollout::Rollout {
+    use crate::plan::{Plan, Step, FULL_BPS};
+    crate::rollout::Rollout {
+        schema_version: crate::rollout::SCHEMA_VERSION,
+        rollout_id: "r-1".into(),
+        function_name: "orders".into(),
+        function_arn: function_arn("orders"),
+        alias: "live".into(),
+        current_version: "1".into(),
+        target_version: "2".into(),
+        target_version_arn: format!("{}:2", function_arn("orders")),
+        strategy: "Canary10Percent5Minutes".into(),
+        plan: Plan {
+            steps: vec![
+                Step {
+                    weight_bps: 1000,
+                    bake_seconds: 300,
+                },
+                Step {
+                    weight_bps: FULL_BPS,
+                    bake_seconds: 0,
+                },
+            ],
+        },
+        steps_done: 0,
+        weight_bps: 0,
+        revision_id: "rev-1".into(),
+        hooks: crate::request::Hooks::default(),
+        alarms: vec!["orders-errors".into()],
+        insufficient_data: crate::request::InsufficientData::Healthy,
+        notification_topic_arn: None,
+    }
+}
