@@ -9,27 +9,14 @@ It then prints the SNS notifications the rollouts published, read from an SQS qu
 import os
 import subprocess
 import sys
-import threading
-import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+from common import FUNCTION, alias_line, banner, fire_alarm_once_weighted, print_notifications  # noqa: E402
 import aws_local  # noqa: E402  (the harness's boto3 helpers)
 import demo_state_machine  # noqa: E402  (the same two rollouts through Step Functions)
 
 BIN = os.environ.get("SHIFTER_BIN", "target/debug/shifter")
-FUNCTION = "sample-orders"
-
-
-def banner(text):
-    print(f"\n=== {text} " + "=" * max(0, 70 - len(text)), flush=True)
-
-
-def alias_line(lam, alias):
-    a = lam.get_alias(FunctionName=FUNCTION, Name=alias)
-    weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    extra = "".join(f" + v{v} {w * 100:g}%" for v, w in weights.items())
-    return f"{FUNCTION}:{alias} -> v{a['FunctionVersion']}{extra}"
 
 
 def deploy(env, *args):
@@ -65,20 +52,7 @@ def main():
 
     banner("rollout 2: canary 20% for 30 s; the alarm fires mid-bake -> expect rollback")
 
-    def fire_alarm():
-        # Wait until the canary is really taking traffic, then break it.
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            routing = lam.get_alias(FunctionName=FUNCTION, Name=alias).get("RoutingConfig") or {}
-            if routing.get("AdditionalVersionWeights"):
-                time.sleep(3)
-                print(f"\n>>> demo: setting {alarm} to ALARM (alias: {alias_line(lam, alias)})", flush=True)
-                cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="demo: errors on the canary")
-                return
-            time.sleep(0.2)
-
-    firing = threading.Thread(target=fire_alarm, daemon=True)
-    firing.start()
+    firing = fire_alarm_once_weighted(lam, cw, alias, alarm, delay=3, prefix="\n")
     code = deploy(env, "--function", FUNCTION, "--alias", alias, "--version", versions[2],
                   "--strategy", '{"type":"canary","percent":20,"bakeSeconds":30}',
                   "--alarm", alarm, "--topic", topic_arn, "--check-interval", "1")
@@ -89,10 +63,7 @@ def main():
         sys.exit(f"demo: expected a rollback to v{versions[1]} with exit 1, got exit {code} and {final}")
 
     banner("SNS notifications received on the queue")
-    for n in queue.drain():
-        body = n["Message"]
-        print(f"{n['MessageAttributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
-              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {body.get('reason') or ''}")
+    print_notifications(queue)
     print("\ndemo finished: one promotion, one rollback on an alarm.")
 
     demo_state_machine.main()

@@ -8,26 +8,14 @@ About 20 s. Run alone: `.venv/bin/python tests/demo/demo_state_machine.py` (need
 import json
 import os
 import sys
-import threading
 import time
 import uuid
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
+from common import FUNCTION, alias_line, banner, fire_alarm_once_weighted, print_notifications  # noqa: E402
 import aws_local  # noqa: E402
 import stack_local  # noqa: E402
 
-FUNCTION = "sample-orders"
-
-
-def banner(text):
-    print(f"\n=== {text} " + "=" * max(0, 70 - len(text)), flush=True)
-
-
-def alias_line(lam, alias):
-    a = lam.get_alias(FunctionName=FUNCTION, Name=alias)
-    weights = (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-    extra = "".join(f" + v{v} {w * 100:g}%" for v, w in weights.items())
-    return f"{FUNCTION}:{alias} -> v{a['FunctionVersion']}{extra}"
 
 
 def follow(sfn, lam, stack, alias, request, name):
@@ -97,19 +85,7 @@ def main():
 
     banner("execution 2: canary 20% baking 6 s; the alarm fires mid-bake -> expect rollback at the bake's end")
 
-    def fire_alarm():
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            routing = lam.get_alias(FunctionName=FUNCTION, Name=alias).get("RoutingConfig") or {}
-            if routing.get("AdditionalVersionWeights"):
-                time.sleep(2)
-                print(f"  >>> demo: setting {alarm} to ALARM (alias: {alias_line(lam, alias)})", flush=True)
-                cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="demo: errors on the canary")
-                return
-            time.sleep(0.2)
-
-    firing = threading.Thread(target=fire_alarm, daemon=True)
-    firing.start()
+    firing = fire_alarm_once_weighted(lam, cw, alias, alarm, delay=2, prefix="  ")
     desc = follow(sfn, lam, stack, alias, {
         "functionName": FUNCTION, "alias": alias, "targetVersion": versions[2],
         "strategy": {"type": "canary", "percent": 20, "bakeSeconds": 6},
@@ -122,10 +98,7 @@ def main():
         sys.exit(f"demo: expected a rollback to v{versions[1]}, got {desc['status']} and {final}")
 
     banner("SNS notifications the state machine's functions published")
-    for n in queue.drain():
-        body = n["Message"]
-        print(f"{n['MessageAttributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
-              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {body.get('reason') or ''}")
+    print_notifications(queue)
     print("\nstate machine demo finished: one promotion, one rollback on an alarm.", flush=True)
 
 
