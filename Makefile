@@ -13,7 +13,7 @@ include statemachine/sam.mk
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help lint unit e2e test demo bench build clean
+.PHONY: help lint unit e2e test demo bench bench-transitions build clean
 
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
@@ -21,6 +21,7 @@ help:
 	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
 	@echo "make bench       size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
+	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
 	@echo "make local-down  stop it"
 
@@ -48,6 +49,13 @@ demo: venv
 
 bench: venv
 	$(PY) tests/bench/bench.py --write docs/benchmarks.md
+
+# Real Step Functions executions of two presets on the local stack (real Waits: about 9 minutes).
+bench-transitions: venv
+	cargo build --workspace --bins
+	$(MAKE) local-up
+	status=0; $(PY) tests/bench/transitions.py --write docs/transitions.md || status=$$?; \
+	$(MAKE) local-down; exit $$status
 
 clean: local-down
 	cargo clean
