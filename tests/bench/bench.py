@@ -468,9 +468,9 @@ def startup_table(s: Startup) -> tuple[list[str], list[list[str]]]:
     return head, [row]
 
 
-def engine_table(e: Engine) -> tuple[list[str], list[list[str]]]:
-    head = ["plan", "steps", "rollouts", "wall us/step", "thread CPU us/step", "process CPU us/step",
-            "wall us/rollout", "port calls/rollout"]
+def engine_table(e: Engine, us: str = "us") -> tuple[list[str], list[list[str]]]:
+    head = ["plan", "steps", "rollouts", f"wall {us}/step", f"thread CPU {us}/step", f"process CPU {us}/step",
+            f"wall {us}/rollout", "port calls/rollout"]
     rows = []
     for r in e.rows:
         calls = r.get("calls_per_rollout", {})
@@ -511,8 +511,10 @@ def _numeric(s: str) -> bool:
 # ---- report ----------------------------------------------------------------------------------------------
 
 def report_text(m: dict, sizes: Sizes | None, startup: Startup | None, engine: Engine | None) -> str:
+    moved = m.get("commit_end") and m["commit_end"] != m["commit"]
     parts = [f"shifter benchmarks  {m['date']}  commit {m['commit'][:12]}"
-             f"{' (+%d uncommitted paths)' % m['dirty_paths'] if m['dirty_paths'] else ''}",
+             f"{' (+%d uncommitted paths)' % m['dirty_paths'] if m['dirty_paths'] else ''}"
+             f"{' -> ' + m['commit_end'][:12] + ' at the end' if moved else ''}",
              f"machine: {m['nproc']} CPUs, {m['cpu']}, {m['memory']} RAM, Linux {m['kernel']}; {m['rustc']}"]
     if sizes:
         parts += ["", "1. Lambda packages (cargo lambda build --release --arm64 --output-format zip; MB = 10^6 bytes)",
@@ -531,7 +533,11 @@ def report_text(m: dict, sizes: Sizes | None, startup: Startup | None, engine: E
 
 
 def report_md(m: dict, cmd: str, sizes: Sizes | None, startup: Startup | None, engine: Engine | None) -> str:
-    dirty = (f" (the working tree had {m['dirty_paths']} uncommitted or untracked paths)" if m["dirty_paths"] else "")
+    n = m["dirty_paths"]
+    dirty = f" (the working tree had {n} uncommitted or untracked path{'s' if n != 1 else ''})" if n else ""
+    if m.get("commit_end") and m["commit_end"] != m["commit"]:
+        dirty += (f"; HEAD moved to `{m['commit_end']}` while the benchmark ran (parallel work), so later "
+                  "sections may have built newer sources")
     out = [
         "# Benchmarks",
         "",
@@ -590,10 +596,12 @@ def report_md(m: dict, cmd: str, sizes: Sizes | None, startup: Startup | None, e
                 "`linear-10` is `Linear10PercentEvery1Minute` (9 weighted steps + 100%); `steps-100` is a custom "
                 "plan 1%, 2%, ... 99%, 100% (the 100-step maximum). The fake worlds are built before the timed "
                 "loop.", "",
-                md_table(*engine_table(engine)), "",
-                "`thread CPU` is the thread's CPU time from /proc/thread-self/schedstat (nanoseconds); "
-                "`process CPU` is utime+stime from /proc/self/stat, in 10 ms ticks, so it is only as precise as "
-                "its total allows (a total under a second is +/- 1-2%). The per-rollout fixed cost (prepare, "
+                md_table(*engine_table(engine, "µs")), "",
+                "`thread CPU` is the thread's CPU time from /proc/thread-self/schedstat (in ns, but the kernel "
+                "brings it up to date only at scheduler ticks, so each end may be a few ms behind); "
+                "`process CPU` is utime+stime from /proc/self/stat, in 10 ms ticks. Both are only as precise as "
+                "the total over all rollouts allows (a total of a few hundred ms is good to a few %); `wall` on "
+                "the single thread also counts time the thread was preempted. The per-rollout fixed cost (prepare, "
                 "hooks, start and end notifications) is spread over the steps, which is why the 10-step plan "
                 "costs more per step. Either way the engine's own time is negligible next to an AWS API call "
                 "(tens of milliseconds).", ""]
@@ -647,6 +655,7 @@ def main() -> int:
     except BenchError as e:
         failures.append(str(e))
 
+    m["commit_end"] = output(["git", "rev-parse", "HEAD"])
     print(report_text(m, sizes, startup, engine))
     if failures:
         print("\nFAILED:\n" + "\n".join(failures), file=sys.stderr)

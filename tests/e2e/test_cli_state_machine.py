@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from aws_local import client_env
+from aws_local import alias_state, client_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 import stack_local  # noqa: E402
@@ -29,10 +29,6 @@ def shifter(*args: str, timeout: float = 180, env: dict | None = None) -> subpro
     full_env.update(env or {})
     return subprocess.run([SHIFTER, *args], env=full_env, capture_output=True, text=True, timeout=timeout)
 
-
-def alias_state(lambda_client, function: str, alias: str) -> tuple[str, dict]:
-    a = lambda_client.get_alias(FunctionName=function, Name=alias)
-    return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
 
 
 @pytest.fixture(scope="module")

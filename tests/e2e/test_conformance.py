@@ -14,7 +14,7 @@ import threading
 import pytest
 
 import stack_local
-from aws_local import client_env
+from aws_local import client_env, routing_history as history
 
 SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "shifter"))
 APP = "sample-orders"
@@ -24,9 +24,6 @@ APP = "sample-orders"
 def state_machine(harness) -> stack_local.LocalStack:
     return stack_local.deploy()
 
-
-def history(harness, function: str, alias: str) -> list[tuple[str, dict]]:
-    return [(h["functionVersion"], h["additionalVersionWeights"]) for h in harness.alias_history(function, alias)]
 
 
 CASES = {

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from aws_local import client_env
+from aws_local import alias_state, client_env, routing_history as history
 
 SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "shifter"))
 APP = "sample-orders"  # a workspace binary: the smoke hook's invokes of its versions really run it
@@ -29,13 +29,6 @@ def events_of(result: subprocess.CompletedProcess) -> list[dict]:
     return [json.loads(line) for line in lines]  # --output json: every stdout line is one JSON object
 
 
-def alias_state(lambda_client, function: str, alias: str) -> tuple[str, dict]:
-    a = lambda_client.get_alias(FunctionName=function, Name=alias)
-    return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-
-
-def history(harness, function: str, alias: str) -> list[tuple[str, dict]]:
-    return [(h["functionVersion"], h["additionalVersionWeights"]) for h in harness.alias_history(function, alias)]
 
 
 @pytest.fixture

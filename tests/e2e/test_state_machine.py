@@ -14,6 +14,7 @@ import time
 import pytest
 
 import stack_local
+from aws_local import alias_state, routing_history as history
 
 APP = "sample-orders"  # a workspace binary: the smoke hook's invokes of its versions really run it
 
@@ -24,13 +25,6 @@ def state_machine(harness) -> stack_local.LocalStack:
     return stack_local.deploy()
 
 
-def alias_state(lambda_client, function: str, alias: str) -> tuple[str, dict]:
-    a = lambda_client.get_alias(FunctionName=function, Name=alias)
-    return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-
-
-def history(harness, function: str, alias: str) -> list[tuple[str, dict]]:
-    return [(h["functionVersion"], h["additionalVersionWeights"]) for h in harness.alias_history(function, alias)]
 
 
 def start(sfn, stack: stack_local.LocalStack, request: dict, rollout_id: str) -> str:

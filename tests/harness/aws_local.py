@@ -213,3 +213,14 @@ def create_topic_queue(sns, sqs, name: str | None = None) -> TopicQueue:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "false"})
     return TopicQueue(topic_arn, queue_url, queue_arn, sqs)
+
+
+def alias_state(lambda_client, function: str, alias: str) -> tuple[str, dict]:
+    """(FunctionVersion, AdditionalVersionWeights) as the emulator has the alias now."""
+    a = lambda_client.get_alias(FunctionName=function, Name=alias)
+    return a["FunctionVersion"], (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+
+
+def routing_history(harness: "HarnessApi", function: str, alias: str) -> list[tuple[str, dict]]:
+    """Every state the alias took through CreateAlias/UpdateAlias, in order, as (version, weights)."""
+    return [(h["functionVersion"], h["additionalVersionWeights"]) for h in harness.alias_history(function, alias)]
