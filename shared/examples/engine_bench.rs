@@ -15,40 +15,32 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use shifter::domain::{AlarmState, Routing};
+use shifter::domain::AlarmState;
 use shifter::driver::{LocalDriver, Outcome, Silent};
 use shifter::fake::{FakeAws, FakeClock, Op};
 use shifter::request::{RolloutRequest, RolloutSpec};
 
-const F: &str = "orders";
-const A: &str = "live";
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:rollouts";
+use shifter::fake::sample::{ALIAS as A, FUNCTION as F, TOPIC};
 
 fn world() -> FakeAws {
-    let aws = FakeAws::new();
-    aws.add_function(F);
-    aws.publish(F, "code-1");
-    aws.publish(F, "code-2");
-    aws.add_alias(F, A, Routing::single("1"));
-    aws.add_function("pre").add_function("post");
-    aws.set_alarm("errors", AlarmState::Ok);
+    let aws = FakeAws::sample();
     aws.set_alarm("latency", AlarmState::Ok);
-    aws.add_topic(TOPIC);
     aws
 }
 
 fn spec(strategy: serde_json::Value) -> RolloutSpec {
     let req = json!({
         "functionName": F, "alias": A, "targetVersion": "2", "strategy": strategy,
-        "alarms": ["errors", "latency"], "notificationTopicArn": TOPIC,
-        "hooks": {"preTraffic": "pre", "postTraffic": "post"},
+        "alarms": ["orders-errors", "latency"], "notificationTopicArn": TOPIC,
+        "hooks": {"preTraffic": "pre-hook", "postTraffic": "post-hook"},
     });
     RolloutRequest::from_value(req)
         .and_then(|r| r.validate())
         .unwrap_or_else(|e| panic!("engine_bench: bad request: {e}"))
 }
 
-/// CPU time of the calling thread in ns (`/proc/thread-self/schedstat`, nanosecond resolution), if readable.
+/// CPU time of the calling thread in ns (`/proc/thread-self/schedstat`; the kernel updates it at scheduler
+/// ticks, so it may lag by a few ms), if readable.
 fn thread_cpu_ns() -> Option<u64> {
     let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     text.split_whitespace().next()?.parse().ok()
@@ -179,7 +171,7 @@ fn main() {
 
     println!("# engine_bench: LocalDriver over FakeAws + FakeClock, current-thread tokio runtime");
     println!("# {rollouts} timed rollouts per plan after {warmup} warm-up rollouts; worlds built outside the timing");
-    println!("# thread CPU: /proc/thread-self/schedstat (ns); process CPU: /proc/self/stat utime+stime (10 ms ticks)");
+    println!("# thread CPU: /proc/thread-self/schedstat (ns, updated at scheduler ticks); process CPU: /proc/self/stat utime+stime (10 ms ticks)");
     bench(&rt, "linear-10", &linear, rollouts, warmup);
     bench(&rt, "steps-100", &steps, rollouts, warmup);
 }

@@ -2,31 +2,18 @@
 //! topic, and the state right after Prepare.
 
 use serde_json::{json, Value};
-use shifter::domain::{AlarmState, Routing};
+
 use shifter::fake::FakeAws;
 use shifter::request::RolloutRequest;
 use shifter::state::RolloutState;
 use shifter::usecase;
 
-pub const FUNCTION: &str = "orders";
-pub const ALIAS: &str = "live";
-pub const PRE_HOOK: &str = "pre-hook";
-pub const POST_HOOK: &str = "post-hook";
-pub const ALARM: &str = "orders-errors";
-pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:rollouts";
+pub use shifter::fake::sample::{ALARM, ALIAS, FUNCTION, POST_HOOK, PRE_HOOK, TOPIC};
 
 /// `orders` with versions 1 and 2, alias `live` on version 1, hook functions, alarm `orders-errors` in OK,
 /// and the topic.
 pub fn world() -> FakeAws {
-    let aws = FakeAws::new();
-    aws.add_function(FUNCTION);
-    aws.publish(FUNCTION, "code-1");
-    aws.publish(FUNCTION, "code-2");
-    aws.add_alias(FUNCTION, ALIAS, Routing::single("1"));
-    aws.add_function(PRE_HOOK).add_function(POST_HOOK);
-    aws.set_alarm(ALARM, AlarmState::Ok);
-    aws.add_topic(TOPIC);
-    aws
+    FakeAws::sample()
 }
 
 /// A request rolling version 2 out to `live` with `strategy`, watching the alarm and naming the topic;

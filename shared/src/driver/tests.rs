@@ -10,25 +10,15 @@ use crate::domain::{AlarmState, Routing};
 use crate::fake::{FakeAws, FakeClock, HookBehaviour, Op};
 use crate::request::RolloutRequest;
 
-const F: &str = "orders";
-const A: &str = "live";
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:rollouts";
+use crate::fake::sample::{ALIAS as A, FUNCTION as F, TOPIC};
 
 fn world() -> FakeAws {
-    let aws = FakeAws::new();
-    aws.add_function(F);
-    aws.publish(F, "code-1");
-    aws.publish(F, "code-2");
-    aws.add_alias(F, A, Routing::single("1"));
-    aws.add_function("pre").add_function("post");
-    aws.set_alarm("errors", AlarmState::Ok);
-    aws.add_topic(TOPIC);
-    aws
+    FakeAws::sample()
 }
 
 fn spec(extra: serde_json::Value) -> RolloutSpec {
     let mut req = json!({"functionName": F, "alias": A, "targetVersion": "2", "strategy": "Canary10Percent5Minutes",
-        "alarms": ["errors"], "notificationTopicArn": TOPIC});
+        "alarms": ["orders-errors"], "notificationTopicArn": TOPIC});
     req.as_object_mut()
         .unwrap()
         .extend(extra.as_object().unwrap().clone());
@@ -123,11 +113,11 @@ async fn a_linear_rollout_steps_through_every_weight() {
 async fn an_alarm_mid_bake_rolls_back_at_once() {
     let aws = world();
     // Call 1 is prepare checking the alarm exists, 2 the check before the first shift, 5 the 3rd check of the bake.
-    aws.schedule_alarm(5, "errors", AlarmState::Alarm);
+    aws.schedule_alarm(5, "orders-errors", AlarmState::Alarm);
     let (outcome, rec, clock) = run(&aws, &spec(json!({}))).await;
     assert_eq!(outcome.exit_code(), 1);
     match &outcome {
-        Outcome::RolledBack { reason, .. } => assert!(reason.contains("errors"), "{reason}"),
+        Outcome::RolledBack { reason, .. } => assert!(reason.contains("orders-errors"), "{reason}"),
         other => panic!("{other:?}"),
     }
     assert_eq!(
@@ -149,7 +139,7 @@ async fn an_alarm_mid_bake_rolls_back_at_once() {
 #[tokio::test]
 async fn an_alarm_already_firing_stops_before_any_shift() {
     let aws = world();
-    aws.set_alarm("errors", AlarmState::Alarm);
+    aws.set_alarm("orders-errors", AlarmState::Alarm);
     let (outcome, _, _) = run(&aws, &spec(json!({}))).await;
     assert_eq!(outcome.exit_code(), 1);
     assert_eq!(aws.history(F, A), vec![Routing::single("1")]);
@@ -158,8 +148,8 @@ async fn an_alarm_already_firing_stops_before_any_shift() {
 #[tokio::test]
 async fn a_failed_pre_traffic_hook_shifts_nothing() {
     let aws = world();
-    aws.set_hook("pre", HookBehaviour::Fail("smoke test failed".into()));
-    let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"preTraffic": "pre"}}))).await;
+    aws.set_hook("pre-hook", HookBehaviour::Fail("smoke test failed".into()));
+    let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"preTraffic": "pre-hook"}}))).await;
     assert_eq!(outcome.exit_code(), 1);
     assert_eq!(aws.history(F, A), vec![Routing::single("1")]);
     assert_eq!(rec.events, vec![RolloutStarted, HookFailed, RolledBack]);
@@ -169,10 +159,13 @@ async fn a_failed_pre_traffic_hook_shifts_nothing() {
 #[tokio::test]
 async fn a_failed_post_traffic_hook_rolls_back_from_full_traffic() {
     let aws = world();
-    aws.set_hook("post", HookBehaviour::FunctionError("panic in hook".into()));
+    aws.set_hook(
+        "post-hook",
+        HookBehaviour::FunctionError("panic in hook".into()),
+    );
     let (outcome, rec, _) = run(
         &aws,
-        &spec(json!({"hooks": {"preTraffic": "pre", "postTraffic": "post"}})),
+        &spec(json!({"hooks": {"preTraffic": "pre-hook", "postTraffic": "post-hook"}})),
     )
     .await;
     assert_eq!(outcome.exit_code(), 1);
@@ -201,7 +194,7 @@ async fn a_failed_post_traffic_hook_rolls_back_from_full_traffic() {
         .into_iter()
         .map(|(f, p)| format!("{f}:{}", p["weightPercent"]))
         .collect();
-    assert_eq!(calls, vec!["pre:0.0", "post:100.0"]);
+    assert_eq!(calls, vec!["pre-hook:0.0", "post-hook:100.0"]);
 }
 
 #[tokio::test]
@@ -253,7 +246,7 @@ async fn an_error_after_traffic_moved_restores_the_old_version() {
         },
         1,
     );
-    let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"postTraffic": "post"}}))).await;
+    let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"postTraffic": "post-hook"}}))).await;
     assert_eq!(outcome.exit_code(), 1, "{outcome:?}");
     assert!(
         matches!(
@@ -352,10 +345,10 @@ proptest! {
         rt.block_on(async {
             let aws = world();
             if let Some(n) = alarm_at {
-                aws.schedule_alarm(n, "errors", AlarmState::Alarm);
+                aws.schedule_alarm(n, "orders-errors", AlarmState::Alarm);
             }
             let spec = spec(json!({"strategy": {"type": "linear", "percent": 25, "intervalSeconds": 20},
-                "hooks": {"preTraffic": "pre", "postTraffic": "post"}}));
+                "hooks": {"preTraffic": "pre-hook", "postTraffic": "post-hook"}}));
             let clock = FakeClock::default();
             let driver = LocalDriver::new(&aws, &clock);
             for (op, err, count) in &faults {

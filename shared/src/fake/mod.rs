@@ -374,3 +374,30 @@ pub fn canary_rollout() -> crate::rollout::Rollout {
         notification_topic_arn: None,
     }
 }
+
+/// Names in the sample account that `FakeAws::sample` builds.
+pub mod sample {
+    pub const FUNCTION: &str = "orders";
+    pub const ALIAS: &str = "live";
+    pub const PRE_HOOK: &str = "pre-hook";
+    pub const POST_HOOK: &str = "post-hook";
+    pub const ALARM: &str = "orders-errors";
+    pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:rollouts";
+}
+
+impl FakeAws {
+    /// The account most tests start from: `orders` with versions 1 and 2, alias `live` on version 1, the hook
+    /// functions `pre-hook` and `post-hook`, the alarm `orders-errors` in OK, and the topic `rollouts`.
+    pub fn sample() -> FakeAws {
+        use sample::*;
+        let aws = FakeAws::new();
+        aws.add_function(FUNCTION);
+        aws.publish(FUNCTION, "code-1");
+        aws.publish(FUNCTION, "code-2");
+        aws.add_alias(FUNCTION, ALIAS, Routing::single("1"));
+        aws.add_function(PRE_HOOK).add_function(POST_HOOK);
+        aws.set_alarm(ALARM, AlarmState::Ok);
+        aws.add_topic(TOPIC);
+        aws
+    }
+}
