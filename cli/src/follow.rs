@@ -22,6 +22,25 @@ use shifter::Error;
 
 use crate::stepfunctions::{events_after, ApiError, Event, ExecutionApi};
 
+// The ASL states whose history events the follower reads (statemachine/rollout.asl.json). A test checks that
+// each exists there, so renaming a state cannot silently blind the progress display.
+const PREPARE: &str = "Prepare";
+const PRE_TRAFFIC_HOOK: &str = "PreTrafficHook";
+const POST_TRAFFIC_HOOK: &str = "PostTrafficHook";
+const ADVANCE: &str = "Advance";
+const FINALIZE: &str = "Finalize";
+const ROLLBACK: &str = "Rollback";
+const NOTIFY_ROLLBACK_FAILED: &str = "NotifyRollbackFailed";
+pub const FOLLOWED_STATES: [&str; 7] = [
+    PREPARE,
+    PRE_TRAFFIC_HOOK,
+    POST_TRAFFIC_HOOK,
+    ADVANCE,
+    FINALIZE,
+    ROLLBACK,
+    NOTIFY_ROLLBACK_FAILED,
+];
+
 /// How a followed execution ended.
 #[derive(Debug)]
 pub struct Ended {
@@ -313,12 +332,12 @@ impl Tracker {
     fn on_state(&mut self, e: &Event, name: &str, state: &RolloutState, obs: &mut impl Observer) {
         let rollout = &state.rollout;
         match (e.kind.as_str(), name) {
-            ("TaskStateExited", "Prepare") => {
+            ("TaskStateExited", PREPARE) => {
                 self.steps_shown = rollout.steps_done;
                 Self::lifecycle(obs, Notification::new(EventType::RolloutStarted, rollout));
             }
-            ("TaskStateExited", "PreTrafficHook" | "PostTrafficHook") => {
-                let phase = if name == "PreTrafficHook" {
+            ("TaskStateExited", PRE_TRAFFIC_HOOK | POST_TRAFFIC_HOOK) => {
+                let phase = if name == PRE_TRAFFIC_HOOK {
                     HookPhase::PreTraffic
                 } else {
                     HookPhase::PostTraffic
@@ -344,7 +363,7 @@ impl Tracker {
                 };
                 Self::lifecycle(obs, n);
             }
-            ("TaskStateExited", "Advance") => {
+            ("TaskStateExited", ADVANCE) => {
                 if let Some(verdict) = &state.verdict {
                     obs.observe(Progress::Checked { rollout, verdict });
                 }
@@ -353,7 +372,7 @@ impl Tracker {
                     Self::lifecycle(obs, Notification::new(EventType::TrafficShifted, rollout));
                 }
             }
-            ("TaskStateExited", "Finalize") => {
+            ("TaskStateExited", FINALIZE) => {
                 self.steps_shown = rollout.steps_done;
                 Self::lifecycle(obs, Notification::new(EventType::TrafficShifted, rollout));
             }
@@ -368,7 +387,7 @@ impl Tracker {
                     total,
                 });
             }
-            ("TaskStateExited", "Rollback") => {
+            ("TaskStateExited", ROLLBACK) => {
                 let reason = state
                     .reason
                     .clone()
@@ -384,7 +403,7 @@ impl Tracker {
                 };
                 Self::lifecycle(obs, n);
             }
-            ("TaskStateEntered", "NotifyRollbackFailed") => {
+            ("TaskStateEntered", NOTIFY_ROLLBACK_FAILED) => {
                 let reason = state
                     .rollback_error
                     .as_ref()
@@ -443,3 +462,23 @@ pub async fn follow<A: ExecutionApi>(
 #[cfg(test)]
 #[path = "follow_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+mod asl_contract {
+    #[test]
+    fn every_followed_state_exists_in_the_state_machine() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../statemachine/rollout.asl.json"
+        );
+        let asl: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let states = asl["States"].as_object().expect("the ASL has States");
+        for name in super::FOLLOWED_STATES {
+            assert!(
+                states.contains_key(name),
+                "cli/src/follow.rs follows {name:?}, which the ASL no longer has"
+            );
+        }
+    }
+}
