@@ -86,6 +86,11 @@ pub struct RolloutState {
     /// Why the rollout was rolled back (set by Rollback).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The error the execution ends with once Rollback restored the alias (the RolledBack state's ErrorPath):
+    /// `RolledBack`, or the caught conflict (`AliasChanged`) so a caller can tell "someone else changed the
+    /// alias" (exit 3) from "an alarm, a hook or an error said no" (exit 1), as the local driver does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_error: Option<String>,
 }
 
 impl RolloutState {
@@ -101,6 +106,7 @@ impl RolloutState {
             error: None,
             rollback_error: None,
             reason: None,
+            end_error: None,
         }
     }
 

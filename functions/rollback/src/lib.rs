@@ -11,6 +11,12 @@ use shifter::ports::{AliasRouter, Notifier};
 use shifter::state::RolloutState;
 use shifter::usecase;
 
+/// A conflict the state machine caught (someone else changed the alias) keeps its name at the end of the
+/// execution, so `shifter deploy` exits 3 for it as in local mode.
+fn is_conflict(error_type: &str) -> bool {
+    matches!(error_type, "AliasChanged" | "AliasBusy")
+}
+
 pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
 where
     P: AliasRouter + Notifier,
@@ -33,9 +39,14 @@ where
             .with_error_type(&error.error),
     };
     shifter_lambda::publish(ports, &rollout, n).await;
+    let end_error = match &state.error {
+        Some(e) if is_conflict(&e.error) => e.error.clone(),
+        _ => "RolledBack".to_string(),
+    };
     Ok(RolloutState {
         rollout,
         reason: Some(reason),
+        end_error: Some(end_error),
         ..state
     })
 }
@@ -65,6 +76,25 @@ mod tests {
         let last = aws.notifications().pop().unwrap().1;
         assert_eq!(last.event_type, EventType::RolledBack);
         assert_eq!(last.weight_percent, 0.0);
+    }
+
+    #[tokio::test]
+    async fn the_execution_ends_with_rolled_back_or_the_caught_conflict() {
+        for (caught, expected) in [
+            (None, "RolledBack"),
+            (Some("Transient"), "RolledBack"),
+            (Some("AliasChanged"), "AliasChanged"),
+        ] {
+            let aws = world();
+            let mut state =
+                prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+            state.error = caught.map(|e| StateError {
+                error: e.into(),
+                cause: None,
+            });
+            let out = handle(&aws, state).await.unwrap();
+            assert_eq!(out.end_error.as_deref(), Some(expected), "{caught:?}");
+        }
     }
 
     #[tokio::test]

@@ -200,7 +200,7 @@ fn rollback_retries_hard() {
     assert!(retry["BackoffRate"].as_f64().unwrap() >= 2.0);
     assert_eq!(rollback["Catch"][0]["Next"], "NotifyRollbackFailed");
     assert_eq!(states(&asl)["RolledBack"]["Type"], "Fail");
-    assert_eq!(states(&asl)["RolledBack"]["Error"], "RolledBack");
+    assert_eq!(states(&asl)["RolledBack"]["ErrorPath"], "$.endError");
     assert_eq!(states(&asl)["RollbackFailed"]["Error"], "RollbackFailed");
 }
 
