@@ -361,6 +361,36 @@ async fn an_error_mid_rollout_rolls_back_and_reports_rollout_failed() {
 }
 
 #[tokio::test]
+async fn a_conflict_caught_mid_rollout_ends_the_execution_as_alias_changed() {
+    let aws = world();
+    // The second Advance's write finds a RevisionId someone else moved (PreconditionFailed); the alias still
+    // routes only to this rollout's versions, so Rollback restores it, and the execution ends as the conflict.
+    let script: Script = Box::new(|resource, n, aws| {
+        if resource == "${AdvanceFunctionArn}" && n == 1 {
+            aws.fail_next(
+                Op::WriteAlias,
+                Error::AliasChanged {
+                    alias: ALIAS.into(),
+                    message: "PreconditionFailedException".into(),
+                },
+                1,
+            );
+        }
+    });
+    let req = request(
+        json!({"type": "linear", "percent": 30, "intervalSeconds": 10}),
+        json!({}),
+    );
+    let execution = run_with(&aws, req, script).await;
+    assert_eq!(tail(&execution, 3), ["Advance", "Rollback", "RolledBack"]);
+    let Status::Failed { error, .. } = &execution.status else {
+        panic!("{:?}", execution.status);
+    };
+    assert_eq!(error, "AliasChanged");
+    assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
+}
+
+#[tokio::test]
 async fn a_foreign_change_is_left_alone_and_reported_as_rollback_failed() {
     let aws = world();
     aws.publish(FUNCTION, "code-3");
