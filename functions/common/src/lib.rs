@@ -18,7 +18,7 @@ use shifter::ports::Notifier;
 use shifter::rollout::Rollout;
 use shifter::state::{HookInput, NotifyInput, PrepareInput, RolloutState};
 use shifter::Error;
-use tracing::{info, info_span, warn, Instrument};
+use tracing::{info_span, warn, Instrument};
 
 /// The runtime's error type, for the functions' `main`.
 pub use lambda_runtime::Error as RuntimeError;
@@ -112,14 +112,8 @@ where
 /// Publishes a lifecycle event to the rollout's topic, if it has one. A failed publish is logged and
 /// ignored: a lost notification must not stop, or roll back, a rollout.
 pub async fn publish(notifier: &impl Notifier, rollout: &Rollout, notification: Notification) {
-    info!(rollout_id = %notification.rollout_id, event = notification.event_type.as_str(),
-        weight_percent = notification.weight_percent, "lifecycle event");
-    if let Some(topic) = &rollout.notification_topic_arn {
-        if let Err(error) = notifier.publish(topic, &notification).await {
-            warn!(rollout_id = %notification.rollout_id, event = notification.event_type.as_str(), %error,
-                "notification not published");
-        }
-    }
+    // Logged inside; a step never fails because its notification could not be published.
+    let _ = shifter::usecase::notify(notifier, rollout, &notification).await;
 }
 
 #[cfg(test)]

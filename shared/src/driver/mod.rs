@@ -6,7 +6,7 @@ mod outcome;
 
 use std::time::Duration;
 
-use tracing::{info, warn};
+use tracing::info;
 
 pub use outcome::Outcome;
 
@@ -278,16 +278,12 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
     }
 
     async fn emit(&self, obs: &mut impl Observer, rollout: &Rollout, n: Notification) {
-        info!(rollout_id = %n.rollout_id, event = n.event_type.as_str(), weight_percent = n.weight_percent, "lifecycle event");
         obs.observe(Progress::Lifecycle(&n));
-        if let Some(topic) = &rollout.notification_topic_arn {
-            if let Err(error) = self.ports.publish(topic, &n).await {
-                warn!(rollout_id = %n.rollout_id, %error, "notification not published");
-                obs.observe(Progress::NotifyFailed {
-                    event: n.event_type,
-                    error: &error,
-                });
-            }
+        if let Err(error) = usecase::notify(self.ports, rollout, &n).await {
+            obs.observe(Progress::NotifyFailed {
+                event: n.event_type,
+                error: &error,
+            });
         }
     }
 }

@@ -3,12 +3,14 @@
 
 mod check;
 mod hook;
+mod notify;
 mod prepare;
 mod rollback;
 mod shift;
 
 pub use check::check_health;
 pub use hook::{hook_event, interpret_hook_reply, run_hook, HookEvent, HookVerdict};
+pub use notify::notify;
 pub use prepare::prepare;
 pub use rollback::{rollback, RollbackOutcome};
 pub use shift::{finalize, shift_traffic};
