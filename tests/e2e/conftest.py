@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +20,7 @@ from aws_local import (  # noqa: E402  (the shared boto3 helpers; importing them
     ENDPOINT, Function, HarnessApi, TopicQueue, client, create_alarm, create_function, create_topic_queue,
     ensure_lambda_role, minimal_zip, parse_notification, publish_versions,
 )
+import stack_local  # noqa: E402
 
 __all__ = ["ENDPOINT", "Function", "TopicQueue", "minimal_zip", "parse_notification"]
 
@@ -145,12 +145,7 @@ def run_state_machine(sfn, lambda_role):
                                           type="STANDARD")["stateMachineArn"]
         ex_arn = sfn.start_execution(stateMachineArn=sm_arn, name=f"{name}-run",
                                      input=json.dumps(input or {}))["executionArn"]
-        deadline = time.monotonic() + timeout
-        while True:
-            desc = sfn.describe_execution(executionArn=ex_arn)
-            if desc["status"] != "RUNNING" or time.monotonic() > deadline:
-                return desc
-            time.sleep(0.05)
+        return stack_local.wait(sfn, ex_arn, timeout=timeout, poll=0.05)
 
     return run
 

@@ -85,13 +85,14 @@ def deploy(name: str | None = None, default_topic_arn: str | None = None) -> Loc
     return LocalStack(arn, arns)
 
 
-def wait(sfn, execution_arn: str, timeout: float = 120) -> dict:
+def wait(sfn, execution_arn: str, timeout: float = 120, poll: float = 0.1) -> dict:
+    """describe_execution once the execution has ended, or once `timeout` passed (still RUNNING)."""
     deadline = time.monotonic() + timeout
     while True:
         desc = sfn.describe_execution(executionArn=execution_arn)
         if desc["status"] != "RUNNING" or time.monotonic() > deadline:
             return desc
-        time.sleep(0.1)
+        time.sleep(poll)
 
 
 def history(sfn, execution_arn: str) -> list[dict]:
