@@ -507,10 +507,16 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
                 r.alias.clone(),
                 r.current_version.clone(),
             ));
-            match usecase::rollback(router, r).await {
+            // The execution may have died mid-write (its last state does not show it): count the plan's next
+            // routing as the rollout's too.
+            match usecase::rollback(router, r, true).await {
+                Ok(outcome) if !outcome.restored() => {
+                    result.error = Some(usecase::left_alone_message(&outcome));
+                    3
+                }
                 Ok(outcome) => {
                     result.restored = true;
-                    result.changed = outcome.changed;
+                    result.changed = outcome.action == usecase::RollbackAction::Restored;
                     0
                 }
                 Err(e) => {

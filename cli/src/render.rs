@@ -150,7 +150,10 @@ pub fn hint(error: &Error) -> &'static str {
 
 /// True when the summary reports a failure (it then goes to stderr).
 pub fn is_failure(outcome: &Outcome) -> bool {
-    matches!(outcome, Outcome::Failed { .. } | Outcome::Rejected { .. })
+    matches!(
+        outcome,
+        Outcome::Failed { .. } | Outcome::Rejected { .. } | Outcome::LeftAlone { .. }
+    )
 }
 
 /// One line for an ended rollout; two (error and hint) for a rejected request.
@@ -181,6 +184,14 @@ pub fn summary(outcome: &Outcome, elapsed: Duration) -> String {
             r.alias,
             percent(r.weight_bps),
             r.target_version
+        ),
+        Outcome::LeftAlone {
+            rollout: r,
+            reason,
+            found,
+        } => format!(
+            "stopped: {reason}; someone else changed {}:{} meanwhile: it routes {found}, which this rollout did not set, so shifter left it alone\nhint: nothing failed; the alias is as that change left it",
+            r.function_name, r.alias
         ),
         Outcome::Rejected { error } => format!("{}\n{}", error_line(error), hint(error)),
     }

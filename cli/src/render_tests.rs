@@ -144,7 +144,7 @@ fn plain_text_reports_a_firing_alarm_and_the_rollback() {
     let firing = Verdict {
         healthy: false,
         failing: vec!["orders-errors".into()],
-        missing: vec![],
+        ..Verdict::default()
     };
     r.observe(Progress::Checked {
         rollout: &r1,

@@ -121,7 +121,7 @@ fn bench(
         "invoke": aws.calls(Op::Invoke),
         "publish": aws.calls(Op::Publish),
         "describeFunction": aws.calls(Op::DescribeFunction),
-        "versionArn": aws.calls(Op::VersionArn),
+        "versionInfo": aws.calls(Op::VersionInfo),
     });
     let line = json!({
         "plan": name,

@@ -89,6 +89,33 @@ pub struct FunctionInfo {
     pub arn: String,
 }
 
+/// What Lambda says of one version (or `$LATEST`): what the alias rules compare, and whether it is ready.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionInfo {
+    pub arn: String,
+    /// The execution role. Lambda refuses to weight two versions whose roles differ.
+    pub role: String,
+    /// The dead-letter target, if any. Lambda refuses to weight two versions whose DLQ configs differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dead_letter_arn: Option<String>,
+    /// `Pending`, `Active`, `Inactive` or `Failed` (Lambda's `State`).
+    pub state: String,
+    /// `InProgress`, `Successful` or `Failed` (Lambda's `LastUpdateStatus`); PublishVersion answers
+    /// ResourceConflictException while an update is in progress.
+    pub last_update_status: String,
+    /// Lambda's `StateReason` or `LastUpdateStatusReason`, for the error message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The region and account the AWS clients act in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Caller {
+    pub region: String,
+    pub account: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum AlarmState {
@@ -102,6 +129,9 @@ pub enum AlarmState {
 pub struct AlarmStatus {
     pub name: String,
     pub state: AlarmState,
+    /// When the state value last changed (CloudWatch's StateTransitionedTimestamp), in ms since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transitioned_ms: Option<u64>,
 }
 
 /// What a hook invocation came back with, before interpretation.

@@ -15,6 +15,10 @@ pub struct Verdict {
     /// Alarms the rollout watched that no longer exist. Losing a safety signal counts as unhealthy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<String>,
+    /// Alarms that went to ALARM and cleared again since the previous check. A firing that nobody read is
+    /// still a firing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleared: Vec<String>,
 }
 
 impl Verdict {
@@ -30,6 +34,12 @@ impl Verdict {
         if !self.failing.is_empty() {
             parts.push(format!("alarm(s) firing: {}", self.failing.join(", ")));
         }
+        if !self.cleared.is_empty() {
+            parts.push(format!(
+                "alarm(s) fired and cleared since the last check: {}",
+                self.cleared.join(", ")
+            ));
+        }
         if !self.missing.is_empty() {
             parts.push(format!(
                 "alarm(s) deleted during the rollout: {}",
@@ -44,10 +54,18 @@ impl Verdict {
     }
 }
 
-/// Judges the watched alarms. `observed` may come in any order and may omit deleted alarms.
-pub fn judge(watched: &[String], observed: &[AlarmStatus], policy: InsufficientData) -> Verdict {
+/// Judges the watched alarms. `observed` may come in any order and may omit deleted alarms. `fired_since` names
+/// the alarms whose history shows an ALARM since the previous check; one that is not failing now counts as
+/// fired and cleared.
+pub fn judge(
+    watched: &[String],
+    observed: &[AlarmStatus],
+    fired_since: &[String],
+    policy: InsufficientData,
+) -> Verdict {
     let mut failing = Vec::new();
     let mut missing = Vec::new();
+    let mut cleared = Vec::new();
     for name in watched {
         match observed.iter().find(|s| &s.name == name).map(|s| s.state) {
             None => missing.push(name.clone()),
@@ -55,14 +73,27 @@ pub fn judge(watched: &[String], observed: &[AlarmStatus], policy: InsufficientD
             Some(AlarmState::InsufficientData) if policy == InsufficientData::Unhealthy => {
                 failing.push(name.clone())
             }
+            Some(_) if fired_since.contains(name) => cleared.push(name.clone()),
             Some(_) => {}
         }
     }
     Verdict {
-        healthy: failing.is_empty() && missing.is_empty(),
+        healthy: failing.is_empty() && missing.is_empty() && cleared.is_empty(),
         failing,
         missing,
+        cleared,
     }
+}
+
+/// The watched alarms worth a look at their history: not failing now, and their state changed at or after
+/// `since_ms` (so they may have gone through ALARM in between). A state with no transition time is looked at.
+pub fn changed_since(watched: &[String], observed: &[AlarmStatus], since_ms: u64) -> Vec<String> {
+    observed
+        .iter()
+        .filter(|s| watched.contains(&s.name) && s.state != AlarmState::Alarm)
+        .filter(|s| s.transitioned_ms.is_none_or(|t| t >= since_ms))
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 #[cfg(test)]
@@ -74,13 +105,14 @@ mod tests {
         AlarmStatus {
             name: name.into(),
             state,
+            transitioned_ms: None,
         }
     }
 
     #[test]
     fn no_alarms_is_healthy() {
         assert_eq!(
-            judge(&[], &[], InsufficientData::Healthy),
+            judge(&[], &[], &[], InsufficientData::Healthy),
             Verdict::healthy()
         );
     }
@@ -135,7 +167,7 @@ mod tests {
             ),
         ];
         for (observed, policy, healthy, failing, missing) in cases {
-            let v = judge(&w, &observed, policy);
+            let v = judge(&w, &observed, &[], policy);
             let (failing, missing): (Vec<&str>, Vec<&str>) = (failing, missing);
             assert_eq!(v.healthy, healthy, "{observed:?} {policy:?}");
             assert_eq!(v.failing, failing);
@@ -148,12 +180,71 @@ mod tests {
         let v = judge(
             &["x".into(), "y".into()],
             &[status("x", AlarmState::Alarm)],
+            &[],
             InsufficientData::Healthy,
         );
         assert_eq!(
             v.reason(),
             "alarm(s) firing: x; alarm(s) deleted during the rollout: y"
         );
+    }
+
+    #[test]
+    fn an_alarm_that_fired_and_cleared_is_unhealthy() {
+        use AlarmState::{Alarm, Ok};
+        let w = vec!["a".to_string(), "b".to_string()];
+        let observed = [status("a", Ok), status("b", Alarm)];
+        let v = judge(
+            &w,
+            &observed,
+            &["a".into(), "b".into()],
+            InsufficientData::Healthy,
+        );
+        assert!(!v.healthy);
+        assert_eq!(
+            (v.failing, v.cleared),
+            (vec!["b".to_string()], vec!["a".to_string()])
+        );
+        let v = judge(
+            &w,
+            &[status("a", Ok), status("b", Ok)],
+            &["a".into()],
+            InsufficientData::Healthy,
+        );
+        assert_eq!(
+            v.reason(),
+            "alarm(s) fired and cleared since the last check: a"
+        );
+        // A history entry for an alarm the rollout does not watch changes nothing.
+        assert!(
+            judge(
+                &w,
+                &[status("a", Ok), status("b", Ok)],
+                &["z".into()],
+                InsufficientData::Healthy
+            )
+            .healthy
+        );
+    }
+
+    #[test]
+    fn only_alarms_that_changed_since_the_last_check_need_their_history() {
+        let at = |name: &str, state, t| AlarmStatus {
+            name: name.into(),
+            state,
+            transitioned_ms: t,
+        };
+        let w: Vec<String> = ["old", "new", "firing", "unknown"]
+            .map(String::from)
+            .to_vec();
+        let observed = [
+            at("old", AlarmState::Ok, Some(999)),
+            at("new", AlarmState::Ok, Some(1000)),
+            at("firing", AlarmState::Alarm, Some(2000)),
+            at("unknown", AlarmState::InsufficientData, None),
+            at("unwatched", AlarmState::Ok, Some(5000)),
+        ];
+        assert_eq!(changed_since(&w, &observed, 1000), ["new", "unknown"]);
     }
 
     fn state() -> impl Strategy<Value = AlarmState> {
@@ -170,7 +261,7 @@ mod tests {
             let watched: Vec<String> = (0..states.len()).map(|i| format!("alarm-{i}")).collect();
             let observed: Vec<AlarmStatus> = watched.iter().zip(&states).map(|(n, s)| status(n, *s)).collect();
             let policy = if strict { InsufficientData::Unhealthy } else { InsufficientData::Healthy };
-            let v = judge(&watched, &observed, policy);
+            let v = judge(&watched, &observed, &[], policy);
             let acceptable = states.iter().all(|s| *s == AlarmState::Ok || (*s == AlarmState::InsufficientData && !strict));
             prop_assert_eq!(v.healthy, acceptable);
             prop_assert!(v.missing.is_empty());

@@ -11,6 +11,7 @@ pub mod notification;
 pub mod plan;
 pub mod ports;
 pub mod request;
+pub mod retry;
 pub mod rollout;
 pub mod state;
 pub mod time;

@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use crate::domain::{AlarmStatus, AliasState, FunctionInfo, HookReply, Routing};
+use crate::domain::{
+    AlarmStatus, AliasState, Caller, FunctionInfo, HookReply, Routing, VersionInfo,
+};
 use crate::error::Result;
 use crate::notification::Notification;
 
@@ -32,12 +34,12 @@ pub trait FunctionRegistry: Send + Sync {
         &self,
         function: &str,
     ) -> impl Future<Output = Result<FunctionInfo>> + Send;
-    /// The version's ARN, or None when that version was never published.
-    fn version_arn(
+    /// A version's configuration (`$LATEST` included), or None when that version was never published.
+    fn version_info(
         &self,
         function: &str,
         version: &str,
-    ) -> impl Future<Output = Result<Option<String>>> + Send;
+    ) -> impl Future<Output = Result<Option<VersionInfo>>> + Send;
     /// Publishes $LATEST (AWS returns the existing version when nothing changed). `code_sha256` guards against
     /// publishing code other than what the pipeline built.
     fn publish_version(
@@ -48,12 +50,21 @@ pub trait FunctionRegistry: Send + Sync {
     ) -> impl Future<Output = Result<String>> + Send;
 }
 
-/// CloudWatch alarms, read in one batched call. Alarms that do not exist are absent from the answer.
+/// CloudWatch alarms.
 pub trait AlarmSource: Send + Sync {
+    /// The alarms' states, read in one batched call. Alarms that do not exist are absent from the answer.
     fn alarm_states(
         &self,
         names: &[String],
     ) -> impl Future<Output = Result<Vec<AlarmStatus>>> + Send;
+    /// True when the alarm entered ALARM at or after `since_ms` (its state history), even if it has cleared
+    /// since: an alarm that fires and clears between two reads of its state must still count.
+    fn fired_since(&self, name: &str, since_ms: u64) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// Who the AWS calls run as: the region and account an ARN in a request must belong to.
+pub trait CallerIdentity: Send + Sync {
+    fn caller(&self) -> impl Future<Output = Result<Caller>> + Send;
 }
 
 /// Synchronous invocation of a hook function.

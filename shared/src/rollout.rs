@@ -29,6 +29,10 @@ pub struct Rollout {
     pub weight_bps: u32,
     /// The alias's RevisionId after our last read or write: the fence for the next write.
     pub revision_id: String,
+    /// When the alarms were last read (ms since the epoch): the next check also looks at their history since
+    /// then, so an alarm that fired and cleared in between is not missed. 0 before the first check.
+    #[serde(default)]
+    pub checked_ms: u64,
     #[serde(default)]
     pub hooks: Hooks,
     #[serde(default)]

@@ -271,7 +271,7 @@ mod tests {
         state.verdict = Some(Verdict {
             healthy: false,
             failing: vec!["errors".into()],
-            missing: vec![],
+            ..Verdict::default()
         });
         assert_eq!(state.failure_reason().unwrap(), "alarm(s) firing: errors");
         state.hook = Some(HookOutcome {

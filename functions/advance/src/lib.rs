@@ -21,7 +21,8 @@ where
     P: AliasRouter + AlarmSource + Notifier,
 {
     state.check_schema()?;
-    let verdict = usecase::check_health(ports, &state.rollout).await?;
+    let now = shifter::time::unix_millis();
+    let verdict = usecase::check_health(ports, &state.rollout, now).await?;
     let healthy = verdict.healthy;
     let mut next = RolloutState {
         verdict: Some(verdict),
@@ -29,6 +30,7 @@ where
         done: false,
         ..state
     };
+    next.rollout.checked_ms = now;
     if !healthy {
         return Ok(next);
     }

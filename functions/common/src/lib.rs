@@ -7,6 +7,7 @@
 //! - [`publish`]: lifecycle notifications that never fail a step (as in the local driver).
 
 use std::future::Future;
+use std::time::Duration;
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde::de::DeserializeOwned;
@@ -80,8 +81,38 @@ pub fn parse<T: DeserializeOwned>(input: Value) -> shifter::Result<T> {
     })
 }
 
+/// Time kept back from Lambda's deadline: enough to report an error before the sandbox is killed.
+pub const DEADLINE_RESERVE: Duration = Duration::from_secs(3);
+
+/// What an invocation may spend: the time to Lambda's `deadline_ms` (the runtime's `Context::deadline`),
+/// less [`DEADLINE_RESERVE`].
+pub fn budget(deadline_ms: u64, now_ms: u64) -> Duration {
+    Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_RESERVE)
+}
+
+/// Runs `work` for at most `budget`. Past it the step fails with `Transient`, which the state machine retries
+/// (Lambda killing the function instead would surface as `Lambda.Unknown`, with no message). Stopping a step
+/// mid-call is safe: every alias write is absolute and fenced on its RevisionId, so a retry converges.
+pub async fn within_budget<O>(
+    step: &str,
+    budget: Duration,
+    work: impl Future<Output = shifter::Result<O>>,
+) -> shifter::Result<O> {
+    match tokio::time::timeout(budget, work).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::Transient {
+            operation: step.to_string(),
+            message: format!(
+                "the step ran out of time after {} s ({} s before Lambda's timeout); a retry resumes it",
+                budget.as_secs(),
+                DEADLINE_RESERVE.as_secs()
+            ),
+        }),
+    }
+}
+
 /// Runs one state-machine function: `step` names it in the logs, `handler` is called once per invocation
-/// with the AWS ports and the parsed input.
+/// with the AWS ports (bounded by the invocation's deadline: see [`within_budget`]) and the parsed input.
 pub async fn serve<I, O, F, Fut>(
     step: &'static str,
     handler: F,
@@ -99,8 +130,10 @@ where
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input: I = parse(event.payload)?;
         let span = info_span!("step", step, rollout_id = %input.rollout_id());
+        let budget = budget(event.context.deadline, shifter::time::unix_millis());
         // Boxed: the SDK futures nest deep enough to hit the compiler's layout depth limit in `main`.
-        let result = Box::pin(handler(ports.clone(), input).instrument(span.clone())).await;
+        let work = Box::pin(handler(ports.with_budget(budget), input).instrument(span.clone()));
+        let result = within_budget(step, budget, work).await;
         if let Err(error) = &result {
             span.in_scope(|| warn!(error_type = error.error_type(), %error, "step failed"));
         }
@@ -153,6 +186,31 @@ mod tests {
         assert!(e.to_string().contains("schemaVersion"), "{e}");
         let e = parse::<RolloutState>(json!({"schemaVersion": 1})).unwrap_err();
         assert!(e.to_string().contains("rollout"), "{e}");
+    }
+
+    #[test]
+    fn the_budget_keeps_a_reserve_before_the_deadline() {
+        assert_eq!(budget(40_000, 10_000), Duration::from_secs(27));
+        assert_eq!(budget(10_000, 10_000), Duration::ZERO);
+        assert_eq!(budget(5_000, 10_000), Duration::ZERO, "past the deadline");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_that_outruns_its_budget_fails_as_transient() {
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(())
+        };
+        let e = within_budget("advance", Duration::from_secs(27), slow)
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type(), "Transient");
+        assert!(e.to_string().contains("27 s"), "{e}");
+        let quick = async { Ok(7) };
+        assert_eq!(
+            within_budget("advance", Duration::from_secs(1), quick).await,
+            Ok(7)
+        );
     }
 
     #[tokio::test]

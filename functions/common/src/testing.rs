@@ -37,7 +37,7 @@ pub async fn prepared(aws: &FakeAws, request: Value) -> RolloutState {
     let spec = RolloutRequest::from_value(request)
         .and_then(|r| r.validate())
         .expect("a valid request");
-    let rollout = usecase::prepare(aws, &spec, "r-1")
+    let rollout = usecase::prepare(aws, &shifter::time::SystemClock, &spec, "r-1")
         .await
         .expect("prepare succeeds");
     RolloutState::new(rollout)

@@ -45,7 +45,7 @@ mod tests {
         state.verdict = Some(Verdict {
             healthy: false,
             failing: vec!["orders-errors".into()],
-            missing: vec![],
+            ..Verdict::default()
         });
         state.rollback_error = Some(StateError {
             error: "AliasChanged".into(),

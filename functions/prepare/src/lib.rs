@@ -6,9 +6,10 @@
 //! shifted yet, and an `AliasBusy` alias belongs to another rollout, so there is nothing to roll back.
 
 use shifter::notification::{EventType, Notification};
-use shifter::ports::{AlarmSource, AliasRouter, FunctionRegistry, Notifier};
+use shifter::ports::{AlarmSource, AliasRouter, CallerIdentity, FunctionRegistry, Notifier};
 use shifter::request::RolloutRequest;
 use shifter::state::{PrepareInput, RolloutState};
+use shifter::time::SystemClock;
 use shifter::usecase;
 
 /// `default_topic` (the stack's topic) is used when the request names no `notificationTopicArn`.
@@ -18,7 +19,7 @@ pub async fn handle<P>(
     default_topic: Option<&str>,
 ) -> shifter::Result<RolloutState>
 where
-    P: FunctionRegistry + AliasRouter + AlarmSource + Notifier,
+    P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier,
 {
     input.check_schema()?;
     let mut request = RolloutRequest::from_value(input.request)?;
@@ -26,7 +27,7 @@ where
         request.notification_topic_arn = default_topic.map(str::to_string);
     }
     let spec = request.validate()?;
-    let rollout = usecase::prepare(ports, &spec, &input.rollout_id).await?;
+    let rollout = usecase::prepare(ports, &SystemClock, &spec, &input.rollout_id).await?;
     shifter_lambda::publish(
         ports,
         &rollout,

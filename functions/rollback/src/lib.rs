@@ -2,9 +2,16 @@
 //! idempotent) and publishes RolledBack (an alarm fired or a hook failed) or RolloutFailed (the state carries
 //! an `error` a Catch recorded; its `Error` becomes the notification's `errorType`). Sets `reason`.
 //!
-//! Errors (`errorType`): `AliasChanged` (the alias now routes to a version this rollout never used: left
-//! alone), `Transient`, `AwsRejected`, `InvalidState`. The state machine retries it hard, then publishes
-//! RollbackFailed.
+//! When the alias holds a routing this rollout could not have set (someone else changed it), it is left
+//! alone: that is not a failure. The execution then ends `AliasChanged` (exit 3 in the CLI) and the
+//! notification is RolloutFailed with `errorType` AliasChanged, never RollbackFailed.
+//!
+//! Only a caught error (`$.error`) means a Task may have died after its UpdateAlias landed; an unhealthy
+//! verdict or a failed hook never leaves a write in flight. That decides whether the plan's next routing
+//! counts as this rollout's (`usecase::rollback`).
+//!
+//! Errors (`errorType`): `AliasChanged` (the alias changed during the rollback's own write), `Transient`,
+//! `AwsRejected`, `InvalidState`. The state machine retries it hard, then publishes RollbackFailed.
 
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AliasRouter, Notifier};
@@ -25,7 +32,19 @@ where
     let reason = state
         .failure_reason()
         .unwrap_or_else(|| "rollback requested".to_string());
-    let outcome = usecase::rollback(ports, &state.rollout).await?;
+    let outcome = usecase::rollback(ports, &state.rollout, state.error.is_some()).await?;
+    if !outcome.restored() {
+        let reason = format!("{reason}; {}", usecase::left_alone_message(&outcome));
+        let n = Notification::new(EventType::RolloutFailed, &state.rollout)
+            .with_reason(&reason)
+            .with_error_type("AliasChanged");
+        shifter_lambda::publish(ports, &state.rollout, n).await;
+        return Ok(RolloutState {
+            reason: Some(reason),
+            end_error: Some("AliasChanged".to_string()),
+            ..state
+        });
+    }
     let mut rollout = state.rollout.clone();
     rollout.weight_bps = 0;
     rollout.revision_id = outcome.revision_id;
@@ -95,6 +114,52 @@ mod tests {
             let out = handle(&aws, state).await.unwrap();
             assert_eq!(out.end_error.as_deref(), Some(expected), "{caught:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_operators_own_change_is_left_alone_and_ends_alias_changed() {
+        // The pre-traffic hook failed (a verdict: no write in flight) and meanwhile an operator promoted the
+        // new version by hand. The same two versions, but not this rollout's routing: it stays.
+        let aws = world();
+        let mut state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        state.hook = Some(shifter::state::HookOutcome {
+            phase: shifter::notification::HookPhase::PreTraffic,
+            succeeded: false,
+            reason: Some("smoke test failed".into()),
+        });
+        aws.force_alias(FUNCTION, ALIAS, Routing::single("2"));
+        let writes = aws.calls(shifter::fake::Op::WriteAlias);
+        let out = handle(&aws, state).await.unwrap();
+        assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("2"));
+        assert_eq!(aws.calls(shifter::fake::Op::WriteAlias), writes);
+        assert_eq!(out.end_error.as_deref(), Some("AliasChanged"));
+        assert!(
+            out.reason.as_deref().unwrap().contains("left alone"),
+            "{out:?}"
+        );
+        let last = aws.notifications().pop().unwrap().1;
+        assert_eq!(last.event_type, EventType::RolloutFailed);
+        assert_eq!(last.error_type.as_deref(), Some("AliasChanged"));
+    }
+
+    #[tokio::test]
+    async fn a_write_lost_with_its_task_is_still_undone() {
+        // Advance died after its UpdateAlias to 10% landed (the Catch recorded Lambda.Unknown): the alias
+        // carries a RevisionId the state never saw, but the plan's next routing is this rollout's.
+        let aws = world();
+        let mut state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        shifter_advance::handle(&aws, state.clone()).await.unwrap();
+        assert_eq!(
+            aws.alias(FUNCTION, ALIAS).routing,
+            Routing::split("1", "2", 1000)
+        );
+        state.error = Some(StateError {
+            error: "Lambda.Unknown".into(),
+            cause: None,
+        });
+        let out = handle(&aws, state).await.unwrap();
+        assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
+        assert_eq!(out.end_error.as_deref(), Some("RolledBack"));
     }
 
     #[tokio::test]

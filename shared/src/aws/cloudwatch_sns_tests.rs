@@ -29,6 +29,7 @@ fn status(name: &str, state: AlarmState) -> AlarmStatus {
     AlarmStatus {
         name: name.into(),
         state,
+        transitioned_ms: None,
     }
 }
 

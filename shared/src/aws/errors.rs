@@ -179,3 +179,11 @@ where
         _ => failure.into_error(operation),
     }
 }
+
+/// STS errors: none has a shifter-specific meaning.
+pub(crate) fn sts_error<E>(operation: &str, err: SdkError<E>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Failure::of(&err).into_error(operation)
+}

@@ -6,12 +6,14 @@
 
 use std::collections::HashMap;
 
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_lambda::error::SdkError;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{AliasRoutingConfiguration, InvocationType};
 
 use super::errors::lambda_error;
 use super::AwsPorts;
-use crate::domain::{AliasState, FunctionInfo, HookReply, Routing, WeightedVersion};
+use crate::domain::{AliasState, FunctionInfo, HookReply, Routing, VersionInfo, WeightedVersion};
 use crate::error::{Error, Result};
 use crate::plan::FULL_BPS;
 use crate::ports::{AliasRouter, FunctionRegistry, HookInvoker};
@@ -158,7 +160,7 @@ impl FunctionRegistry for AwsPorts {
 
     /// None on ResourceNotFoundException, which Lambda answers both for a version never published and for a
     /// function that does not exist: callers check the function first with `describe_function`.
-    async fn version_arn(&self, function: &str, version: &str) -> Result<Option<String>> {
+    async fn version_info(&self, function: &str, version: &str) -> Result<Option<VersionInfo>> {
         let result = self
             .lambda
             .get_function_configuration()
@@ -166,16 +168,39 @@ impl FunctionRegistry for AwsPorts {
             .qualifier(version)
             .send()
             .await;
-        match result {
-            Ok(out) => out
-                .function_arn()
-                .map(|arn| Some(arn.to_string()))
-                .ok_or_else(|| missing("GetFunctionConfiguration", "FunctionArn")),
-            Err(e) => match lambda_error("GetFunctionConfiguration", function, e) {
-                Error::ResourceNotFound { .. } => Ok(None),
-                other => Err(other),
-            },
-        }
+        let out = match result {
+            Ok(out) => out,
+            Err(e) => {
+                return match lambda_error("GetFunctionConfiguration", function, e) {
+                    Error::ResourceNotFound { .. } => Ok(None),
+                    other => Err(other),
+                }
+            }
+        };
+        let arn = out
+            .function_arn()
+            .ok_or_else(|| missing("GetFunctionConfiguration", "FunctionArn"))?;
+        Ok(Some(VersionInfo {
+            arn: arn.to_string(),
+            role: out.role().unwrap_or_default().to_string(),
+            dead_letter_arn: out
+                .dead_letter_config()
+                .and_then(|d| d.target_arn())
+                .filter(|a| !a.is_empty())
+                .map(str::to_string),
+            state: out
+                .state()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            last_update_status: out
+                .last_update_status()
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default(),
+            reason: out
+                .state_reason()
+                .or(out.last_update_status_reason())
+                .map(str::to_string),
+        }))
     }
 
     async fn publish_version(
@@ -201,17 +226,40 @@ impl FunctionRegistry for AwsPorts {
 
 impl HookInvoker for AwsPorts {
     /// A synchronous invocation. The SDK's retry covers Lambda's own throttling and 5xx (the hook did not run
-    /// then); a hook that ran and failed comes back as `function_error`, not as an error.
+    /// then); a hook that ran and failed comes back as `function_error`, not as an error. So does a hook that
+    /// did not answer within `hook_timeout`: it is a failed hook (HookFailed), never a retry, since it may
+    /// have acted.
     async fn invoke(&self, function: &str, payload: &[u8]) -> Result<HookReply> {
-        let out = self
+        let budget = TimeoutConfig::builder()
+            .operation_attempt_timeout(self.hook_timeout)
+            .operation_timeout(self.hook_timeout)
+            .build();
+        let result = self
             .lambda
             .invoke()
             .function_name(function)
             .invocation_type(InvocationType::RequestResponse)
             .payload(Blob::new(payload))
+            .customize()
+            .config_override(aws_sdk_lambda::config::Builder::default().timeout_config(budget))
             .send()
-            .await
-            .map_err(|e| lambda_error("Invoke", function, e))?;
+            .await;
+        let out = match result {
+            Ok(out) => out,
+            Err(SdkError::TimeoutError(_)) => {
+                let message = format!(
+                    "the hook did not answer within {} s (shifter's budget for a hook in this step)",
+                    self.hook_timeout.as_secs()
+                );
+                return Ok(HookReply {
+                    function_error: Some("Timeout".to_string()),
+                    payload: serde_json::json!({"errorType": "Timeout", "errorMessage": message})
+                        .to_string()
+                        .into_bytes(),
+                });
+            }
+            Err(e) => return Err(lambda_error("Invoke", function, e)),
+        };
         Ok(HookReply {
             function_error: out.function_error,
             payload: out.payload.map(Blob::into_inner).unwrap_or_default(),

@@ -8,12 +8,14 @@ use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_sdk_lambda::operation::publish_version::PublishVersionOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::error::ResourceNotFoundException;
-use aws_sdk_lambda::types::{FunctionConfiguration, InvocationType};
+use aws_sdk_lambda::types::{
+    DeadLetterConfig, FunctionConfiguration, InvocationType, LastUpdateStatus, State,
+};
 use aws_sdk_lambda::Client;
 use aws_smithy_mocks::mock;
 
 use super::test_support::{lambda_ports, meta};
-use crate::domain::{FunctionInfo, HookReply};
+use crate::domain::{FunctionInfo, HookReply, VersionInfo};
 use crate::ports::{FunctionRegistry, HookInvoker};
 
 #[tokio::test]
@@ -37,6 +39,15 @@ async fn describe_function_and_version_lookups() {
         .then_output(|| {
             GetFunctionConfigurationOutput::builder()
                 .function_arn("arn:aws:lambda:eu-west-1:123456789012:function:orders:7")
+                .role("arn:aws:iam::123456789012:role/orders")
+                .dead_letter_config(
+                    DeadLetterConfig::builder()
+                        .target_arn("arn:aws:sqs:eu-west-1:123456789012:dlq")
+                        .build(),
+                )
+                .state(State::Pending)
+                .state_reason("The function is being created.")
+                .last_update_status(LastUpdateStatus::Successful)
                 .build()
         });
     let never_published = mock!(Client::get_function_configuration)
@@ -69,10 +80,17 @@ async fn describe_function_and_version_lookups() {
         }
     );
     assert_eq!(
-        ports.version_arn("orders", "7").await.unwrap().as_deref(),
-        Some("arn:aws:lambda:eu-west-1:123456789012:function:orders:7")
+        ports.version_info("orders", "7").await.unwrap(),
+        Some(VersionInfo {
+            arn: "arn:aws:lambda:eu-west-1:123456789012:function:orders:7".into(),
+            role: "arn:aws:iam::123456789012:role/orders".into(),
+            dead_letter_arn: Some("arn:aws:sqs:eu-west-1:123456789012:dlq".into()),
+            state: "Pending".into(),
+            last_update_status: "Successful".into(),
+            reason: Some("The function is being created.".into()),
+        })
     );
-    assert_eq!(ports.version_arn("orders", "99").await.unwrap(), None);
+    assert_eq!(ports.version_info("orders", "99").await.unwrap(), None);
     assert_eq!(
         ports
             .publish_version("orders", Some("abc="), "shifter build 42")

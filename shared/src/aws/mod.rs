@@ -6,20 +6,29 @@
 //! - [`Notifier`](crate::ports::Notifier): SNS Publish (`sns.rs`).
 //! - SDK errors become `crate::Error` in `errors.rs`.
 //!
+//! - [`CallerIdentity`](crate::ports::CallerIdentity): the clients' region and STS GetCallerIdentity
+//!   (`sts.rs`).
+//!
 //! Retries: the clients keep the SDK's own retry (standard mode, 3 attempts, exponential backoff with jitter;
 //! `AWS_MAX_ATTEMPTS` / `AWS_RETRY_MODE` can change it), which already retries throttling, 5xx, timeouts and
 //! dropped connections. Errors that survive it come back as `Error::Transient` for the caller's own,
-//! slower retry.
+//! slower retry (`crate::retry`).
 //!
-//! Rate limits: GetAlias, UpdateAlias and PublishVersion share ONE control-plane bucket of 15 requests per
-//! second per account and region (not per API, not per function, and it cannot be raised). Every rollout in
-//! the account and region, and every other tool calling these APIs, draws from it: keep alias reads and writes
-//! to a few per step rather than polling them. GetFunction/GetFunctionConfiguration have 100/s.
+//! Timeouts: every call has an attempt and an operation timeout ([`ATTEMPT_TIMEOUT`], [`OPERATION_TIMEOUT`]),
+//! so a hung call fails as `Transient` while the function still has time to say so, instead of Lambda
+//! killing it (which the state machine would only see as `Lambda.Unknown`). A hook invocation is the
+//! exception: it may run as long as the hook does, up to [`AwsPorts::hook_timeout`].
+//!
+//! Rate limits: GetAlias, UpdateAlias, PublishVersion and GetFunctionConfiguration all draw from ONE
+//! control-plane bucket of 15 requests per second per account and region (not per API, not per function,
+//! and it cannot be raised). Every rollout in the account and region, and every other tool calling these
+//! APIs, draws from it: keep alias reads and writes to a few per step rather than polling them.
 
 mod cloudwatch;
 mod errors;
 mod lambda;
 mod sns;
+mod sts;
 
 #[cfg(test)]
 #[path = "test_support.rs"]
@@ -41,7 +50,17 @@ mod errors_tests;
 #[path = "cloudwatch_sns_tests.rs"]
 mod cloudwatch_sns_tests;
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+
+/// One attempt of one AWS call.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// One AWS call, all attempts and their backoff included.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
+/// Lambda's longest function timeout: a hook cannot run longer, so neither does its invocation by default.
+pub const LAMBDA_MAX_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// The AWS implementation of the ports. Cheap to clone (the SDK clients are reference-counted).
 #[derive(Debug, Clone)]
@@ -49,15 +68,30 @@ pub struct AwsPorts {
     pub lambda: aws_sdk_lambda::Client,
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sts: aws_sdk_sts::Client,
+    /// How long a hook invocation may take before it counts as a failed hook. A state-machine function sets
+    /// it from its own deadline ([`AwsPorts::with_budget`]), so that it outlives the hook and reports a hook
+    /// that timed out as a hook failure rather than being killed with it.
+    pub hook_timeout: Duration,
+}
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
 }
 
 impl AwsPorts {
-    /// Clients for one shared configuration (region, credentials, endpoint, retry).
+    /// Clients for one shared configuration (region, credentials, endpoint, retry), with shifter's timeouts.
     pub fn new(config: &SdkConfig) -> Self {
+        let config = config.to_builder().timeout_config(timeouts()).build();
         AwsPorts {
-            lambda: aws_sdk_lambda::Client::new(config),
-            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
-            sns: aws_sdk_sns::Client::new(config),
+            lambda: aws_sdk_lambda::Client::new(&config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            sts: aws_sdk_sts::Client::new(&config),
+            hook_timeout: LAMBDA_MAX_TIMEOUT + Duration::from_secs(30),
         }
     }
 
@@ -68,16 +102,30 @@ impl AwsPorts {
         Self::new(&config)
     }
 
+    /// The same clients for one invocation that must end within `budget`: a hook gets what is left after
+    /// one more AWS call (the notification that follows it).
+    pub fn with_budget(&self, budget: Duration) -> Self {
+        AwsPorts {
+            hook_timeout: budget
+                .saturating_sub(OPERATION_TIMEOUT)
+                .min(self.hook_timeout),
+            ..self.clone()
+        }
+    }
+
     /// Clients built elsewhere (tests use mocked clients).
     pub fn from_clients(
         lambda: aws_sdk_lambda::Client,
         cloudwatch: aws_sdk_cloudwatch::Client,
         sns: aws_sdk_sns::Client,
+        sts: aws_sdk_sts::Client,
     ) -> Self {
         AwsPorts {
             lambda,
             cloudwatch,
             sns,
+            sts,
+            hook_timeout: LAMBDA_MAX_TIMEOUT,
         }
     }
 }

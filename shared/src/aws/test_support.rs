@@ -36,17 +36,23 @@ fn sns(rules: &[&Rule]) -> aws_sdk_sns::Client {
         .retry_config(fast_retry()))
 }
 
+fn sts(rules: &[&Rule]) -> aws_sdk_sts::Client {
+    mock_client!(aws_sdk_sts, RuleMode::Sequential, rules, |c| c
+        .retry_config(fast_retry())
+        .region(aws_sdk_sts::config::Region::new("us-east-1")))
+}
+
 /// Ports whose Lambda client answers from `rules`, in order; the other clients panic if called.
 pub(super) fn lambda_ports(rules: &[&Rule]) -> AwsPorts {
-    AwsPorts::from_clients(lambda(rules), cloudwatch(&[]), sns(&[]))
+    AwsPorts::from_clients(lambda(rules), cloudwatch(&[]), sns(&[]), sts(&[]))
 }
 
 /// Ports whose CloudWatch client answers from `rules`, in order.
 pub(super) fn cloudwatch_ports(rules: &[&Rule]) -> AwsPorts {
-    AwsPorts::from_clients(lambda(&[]), cloudwatch(rules), sns(&[]))
+    AwsPorts::from_clients(lambda(&[]), cloudwatch(rules), sns(&[]), sts(&[]))
 }
 
 /// Ports whose SNS client answers from `rules`, in order.
 pub(super) fn sns_ports(rules: &[&Rule]) -> AwsPorts {
-    AwsPorts::from_clients(lambda(&[]), cloudwatch(&[]), sns(rules))
+    AwsPorts::from_clients(lambda(&[]), cloudwatch(&[]), sns(rules), sts(&[]))
 }

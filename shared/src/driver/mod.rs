@@ -14,17 +14,23 @@ use crate::error::{Error, Result};
 use crate::health::Verdict;
 use crate::notification::{EventType, HookPhase, Notification};
 use crate::plan::FULL_BPS;
-use crate::ports::{AlarmSource, AliasRouter, Clock, FunctionRegistry, HookInvoker, Notifier};
+use crate::ports::{
+    AlarmSource, AliasRouter, CallerIdentity, Clock, FunctionRegistry, HookInvoker, Notifier,
+};
 use crate::request::RolloutSpec;
+use crate::retry::Retrier;
 use crate::rollout::Rollout;
-use crate::usecase;
+use crate::usecase::{self, left_alone_message, RollbackAction};
 
 /// Everything the local driver needs from AWS.
 pub trait LocalPorts:
-    AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier
+    AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier + CallerIdentity
 {
 }
-impl<T: AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier> LocalPorts for T {}
+impl<T> LocalPorts for T where
+    T: AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier + CallerIdentity
+{
+}
 
 /// What the driver reports as it goes, for a progress display or a JSON event stream.
 #[derive(Debug)]
@@ -58,6 +64,13 @@ impl Observer for Silent {
 enum Flow {
     Promoted,
     Unhealthy(String),
+}
+
+/// Why the rollout stops, and whether an alias write may have landed unseen (an error or an abort mid-call).
+struct Stop {
+    reason: String,
+    error: Option<Error>,
+    write_may_be_in_flight: bool,
 }
 
 pub struct LocalDriver<'a, P, C> {
@@ -95,7 +108,13 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         obs: &mut impl Observer,
         abort: impl std::future::Future<Output = String>,
     ) -> Outcome {
-        let prepared = match usecase::prepare(self.ports, spec, rollout_id).await {
+        let retry = Retrier { clock: self.clock };
+        let prepared = retry
+            .run("Prepare", || {
+                usecase::prepare(self.ports, self.clock, spec, rollout_id)
+            })
+            .await;
+        let prepared = match prepared {
             Ok(r) => r,
             Err(error) => return Outcome::Rejected { error },
         };
@@ -107,13 +126,13 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         .await;
         let mut rollout = prepared;
         // Dropping `drive` mid-call is safe: every write is absolute and fenced, and rollback reads the alias
-        // afresh before it writes.
+        // afresh before it writes. A write dropped mid-call may have landed, so the rollback counts it as ours.
         let flow = tokio::select! {
             flow = self.drive(&mut rollout, obs) => flow,
-            reason = abort => Ok(Flow::Unhealthy(format!("aborted: {reason}"))),
+            reason = abort => Ok((Flow::Unhealthy(format!("aborted: {reason}")), true)),
         };
-        let (reason, error) = match flow {
-            Ok(Flow::Promoted) => {
+        let stop = match flow {
+            Ok((Flow::Promoted, _)) => {
                 self.emit(
                     obs,
                     &rollout,
@@ -122,11 +141,51 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
                 .await;
                 return Outcome::Promoted { rollout };
             }
-            Ok(Flow::Unhealthy(reason)) => (reason, None),
-            Err(error) => (error.to_string(), Some(error)),
+            Ok((Flow::Unhealthy(reason), aborted)) => Stop {
+                reason,
+                error: None,
+                write_may_be_in_flight: aborted,
+            },
+            Err(error) => Stop {
+                reason: error.to_string(),
+                error: Some(error),
+                write_may_be_in_flight: true,
+            },
         };
-        info!(rollout_id, reason, "rolling back");
-        match usecase::rollback(self.ports, &rollout).await {
+        self.roll_back(rollout, stop, obs).await
+    }
+
+    async fn roll_back(
+        &self,
+        mut rollout: Rollout,
+        stop: Stop,
+        obs: &mut impl Observer,
+    ) -> Outcome {
+        let Stop {
+            reason,
+            error,
+            write_may_be_in_flight,
+        } = stop;
+        info!(rollout_id = %rollout.rollout_id, reason, "rolling back");
+        let retry = Retrier { clock: self.clock };
+        let done = retry
+            .run("Rollback", || {
+                usecase::rollback(self.ports, &rollout, write_may_be_in_flight)
+            })
+            .await;
+        match done {
+            Ok(done) if done.action == RollbackAction::LeftAlone => {
+                let left = left_alone_message(&done);
+                let n = Notification::new(EventType::RolloutFailed, &rollout)
+                    .with_reason(format!("{reason}; {left}"))
+                    .with_error_type("AliasChanged");
+                self.emit(obs, &rollout, n).await;
+                Outcome::LeftAlone {
+                    rollout,
+                    reason,
+                    found: done.routing,
+                }
+            }
             Ok(done) => {
                 rollout.weight_bps = 0;
                 rollout.revision_id = done.revision_id;
@@ -172,7 +231,13 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         }
     }
 
-    async fn drive(&self, rollout: &mut Rollout, obs: &mut impl Observer) -> Result<Flow> {
+    /// The flow, and false: nothing was aborted mid-call.
+    async fn drive(&self, rollout: &mut Rollout, obs: &mut impl Observer) -> Result<(Flow, bool)> {
+        self.steps(rollout, obs).await.map(|flow| (flow, false))
+    }
+
+    async fn steps(&self, rollout: &mut Rollout, obs: &mut impl Observer) -> Result<Flow> {
+        let retry = Retrier { clock: self.clock };
         if let Some(reason) = self.hook(rollout, HookPhase::PreTraffic, obs).await? {
             return Ok(Flow::Unhealthy(reason));
         }
@@ -180,7 +245,10 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             return Ok(Flow::Unhealthy(reason));
         }
         while let Some(step) = rollout.next_step().filter(|s| s.weight_bps < FULL_BPS) {
-            *rollout = usecase::shift_traffic(self.ports, rollout).await?;
+            let current = rollout.clone();
+            *rollout = retry
+                .run("Advance", || usecase::shift_traffic(self.ports, &current))
+                .await?;
             self.emit(
                 obs,
                 rollout,
@@ -191,7 +259,10 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
                 return Ok(Flow::Unhealthy(reason));
             }
         }
-        *rollout = usecase::finalize(self.ports, rollout).await?;
+        let current = rollout.clone();
+        *rollout = retry
+            .run("Finalize", || usecase::finalize(self.ports, &current))
+            .await?;
         self.emit(
             obs,
             rollout,
@@ -208,7 +279,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
     /// a bake of zero). Returns the reason to roll back, if any.
     async fn bake(
         &self,
-        rollout: &Rollout,
+        rollout: &mut Rollout,
         seconds: u32,
         obs: &mut impl Observer,
     ) -> Result<Option<String>> {
@@ -218,7 +289,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             let remaining = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
             if !remaining.is_zero() {
                 obs.observe(Progress::Baking {
-                    rollout,
+                    rollout: &*rollout,
                     remaining,
                     total,
                 });
@@ -233,10 +304,22 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         }
     }
 
-    async fn check(&self, rollout: &Rollout, obs: &mut impl Observer) -> Result<Option<String>> {
-        let verdict = usecase::check_health(self.ports, rollout).await?;
+    /// Reads the alarms (with the same retry as the state machine's Advance) and records when.
+    async fn check(
+        &self,
+        rollout: &mut Rollout,
+        obs: &mut impl Observer,
+    ) -> Result<Option<String>> {
+        let retry = Retrier { clock: self.clock };
+        let now = self.clock.now_millis();
+        let verdict = retry
+            .run("Advance", || {
+                usecase::check_health(self.ports, rollout, now)
+            })
+            .await?;
+        rollout.checked_ms = now;
         obs.observe(Progress::Checked {
-            rollout,
+            rollout: &*rollout,
             verdict: &verdict,
         });
         Ok((!verdict.healthy).then(|| verdict.reason()))
@@ -255,7 +338,13 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         if !configured {
             return Ok(None);
         }
-        let verdict = usecase::run_hook(self.ports, rollout, phase).await?;
+        let task = match phase {
+            HookPhase::PreTraffic => "PreTrafficHook",
+            HookPhase::PostTraffic => "PostTrafficHook",
+        };
+        let verdict = Retrier { clock: self.clock }
+            .run(task, || usecase::run_hook(self.ports, rollout, phase))
+            .await?;
         let n = Notification::new(
             if verdict.succeeded {
                 EventType::HookSucceeded

@@ -1,3 +1,4 @@
+use crate::domain::Routing;
 use crate::error::Error;
 use crate::rollout::Rollout;
 
@@ -14,6 +15,13 @@ pub enum Outcome {
         error: Error,
         alias_restored: bool,
     },
+    /// The rollout stopped (`reason`), and the alias held a routing it had not set: someone else changed it,
+    /// so it was left as it is (`found`). Nothing failed; the alias is not shifter's to restore.
+    LeftAlone {
+        rollout: Rollout,
+        reason: String,
+        found: Routing,
+    },
     /// The request was refused before anything changed.
     Rejected { error: Error },
 }
@@ -25,6 +33,7 @@ impl Outcome {
         match self {
             Outcome::Promoted { .. } => 0,
             Outcome::RolledBack { .. } => 1,
+            Outcome::LeftAlone { .. } => 3,
             Outcome::Failed { error, .. } | Outcome::Rejected { error } if error.is_conflict() => 3,
             Outcome::Rejected { error } if error.is_invalid_input() => 2,
             Outcome::Failed { .. } | Outcome::Rejected { .. } => 1,
@@ -35,7 +44,8 @@ impl Outcome {
         match self {
             Outcome::Promoted { rollout }
             | Outcome::RolledBack { rollout, .. }
-            | Outcome::Failed { rollout, .. } => Some(rollout),
+            | Outcome::Failed { rollout, .. }
+            | Outcome::LeftAlone { rollout, .. } => Some(rollout),
             Outcome::Rejected { .. } => None,
         }
     }

@@ -237,14 +237,14 @@ async fn an_alias_changed_mid_rollout_stops_with_a_conflict() {
 #[tokio::test]
 async fn an_error_after_traffic_moved_restores_the_old_version() {
     let aws = world();
-    // The post-traffic hook cannot be invoked at all (retries exhausted): an error, not a verdict.
+    // The post-traffic hook cannot be invoked at all (1 try + 4 retries): an error, not a verdict.
     aws.fail_next(
         Op::Invoke,
         Error::Transient {
             operation: "Invoke".into(),
             message: "503".into(),
         },
-        1,
+        5,
     );
     let (outcome, rec, _) = run(&aws, &spec(json!({"hooks": {"postTraffic": "post-hook"}}))).await;
     assert_eq!(outcome.exit_code(), 1, "{outcome:?}");
@@ -270,22 +270,74 @@ async fn a_bake_stops_on_a_failed_alarm_read() {
     let clock = FakeClock::default();
     let driver = LocalDriver::new(&aws, &clock);
     let s = spec(json!({}));
-    let rollout = crate::usecase::prepare(&aws, &s, "r-2").await.unwrap();
+    let rollout = crate::usecase::prepare(&aws, &clock, &s, "r-2")
+        .await
+        .unwrap();
     let rollout = crate::usecase::shift_traffic(&aws, &rollout).await.unwrap();
+    // Advance's retry rule: 1 try + 4 retries, waiting 2, 4, 8 and 16 s.
     aws.fail_next(
         Op::AlarmStates,
         Error::Transient {
             operation: "DescribeAlarms".into(),
             message: "503".into(),
         },
-        1,
+        5,
     );
     let err = driver
-        .bake(&rollout, 60, &mut Recorder::default())
+        .bake(&mut rollout.clone(), 60, &mut Recorder::default())
         .await
         .unwrap_err();
     assert!(err.is_transient());
-    assert_eq!(clock.total_slept(), Duration::from_secs(10));
+    assert_eq!(
+        clock.total_slept(),
+        Duration::from_secs(10 + 2 + 4 + 8 + 16)
+    );
+}
+
+#[tokio::test]
+async fn transient_errors_are_retried_as_the_state_machine_retries_them() {
+    // One Transient on each kind of call: the rollout still promotes, and writes nothing twice.
+    let aws = world();
+    let transient = |op: &str| Error::Transient {
+        operation: op.into(),
+        message: "Rate exceeded".into(),
+    };
+    for op in [
+        Op::DescribeFunction,
+        Op::AlarmStates,
+        Op::WriteAlias,
+        Op::Invoke,
+    ] {
+        aws.fail_next(op, transient("call"), 1);
+    }
+    let (outcome, _, _) = run(&aws, &spec(json!({"hooks": {"preTraffic": "pre-hook"}}))).await;
+    assert_eq!(outcome.exit_code(), 0, "{outcome:?}");
+    assert_eq!(
+        aws.history(F, A),
+        vec![
+            Routing::single("1"),
+            Routing::split("1", "2", 1000),
+            Routing::single("2")
+        ]
+    );
+    // And a Transient during the rollback does not make it fail.
+    let aws = world();
+    let clock = FakeClock::default();
+    let driver = LocalDriver::new(&aws, &clock);
+    let rollout = crate::usecase::prepare(&aws, &clock, &spec(json!({})), "r-rb")
+        .await
+        .unwrap();
+    let rollout = crate::usecase::shift_traffic(&aws, &rollout).await.unwrap();
+    aws.fail_next(Op::ReadAlias, transient("GetAlias"), 1);
+    aws.fail_next(Op::WriteAlias, transient("UpdateAlias"), 1);
+    let stop = Stop {
+        reason: "alarm(s) firing: orders-errors".into(),
+        error: None,
+        write_may_be_in_flight: false,
+    };
+    let outcome = driver.roll_back(rollout, stop, &mut Silent).await;
+    assert!(matches!(outcome, Outcome::RolledBack { .. }), "{outcome:?}");
+    assert_eq!(aws.alias(F, A).routing, Routing::single("1"));
 }
 
 #[tokio::test]

@@ -48,9 +48,14 @@ pub enum Op {
     ReadAlias,
     WriteAlias,
     DescribeFunction,
-    VersionArn,
+    /// GetFunctionConfiguration of a version or $LATEST.
+    VersionInfo,
     PublishVersion,
     AlarmStates,
+    /// DescribeAlarmHistory.
+    AlarmHistory,
+    /// STS GetCallerIdentity.
+    Caller,
     Invoke,
     /// SNS Publish.
     Publish,
@@ -220,8 +225,49 @@ impl FakeAws {
         self
     }
 
+    /// Sets an alarm's state now (a change is stamped and logged in its history, as CloudWatch does).
     pub fn set_alarm(&self, name: &str, state: AlarmState) -> &Self {
-        self.lock().alarms.insert(name.to_string(), state);
+        self.lock().set_alarm(name, state);
+        self
+    }
+
+    /// Stamps alarm changes with `clock`'s time instead of the system's, so they line up with a driver's
+    /// checks in simulated time.
+    pub fn use_clock(&self, clock: &FakeClock) -> &Self {
+        self.lock().clock = Some(clock.clone());
+        self
+    }
+
+    /// The version reads as Pending for the next `reads` reads, then Active (a version Lambda is still
+    /// creating).
+    pub fn set_version_pending(&self, name: &str, version: &str, reads: usize) -> &Self {
+        self.with_function(name, |f| {
+            f.version_mut(version)
+                .unwrap_or_else(|| panic!("fake: {name} has no published version {version:?}"))
+                .pending_reads = reads;
+        });
+        self
+    }
+
+    /// Sets a version's Lambda State (Failed, Inactive…) and StateReason.
+    pub fn set_version_state(&self, name: &str, version: &str, state: &str, reason: &str) -> &Self {
+        self.with_function(name, |f| {
+            let v = f
+                .version_mut(version)
+                .unwrap_or_else(|| panic!("fake: {name} has no published version {version:?}"));
+            v.state = state.to_string();
+            v.state_reason = Some(reason.to_string());
+        });
+        self
+    }
+
+    /// $LATEST reads as LastUpdateStatus InProgress for the next `reads` reads (an update under way), or
+    /// Failed with `failed` as the reason.
+    pub fn set_latest_update(&self, name: &str, reads: usize, failed: Option<&str>) -> &Self {
+        self.with_function(name, |f| {
+            f.latest_updating_reads = reads;
+            f.latest_update_failed = failed.map(str::to_string);
+        });
         self
     }
 
@@ -235,7 +281,7 @@ impl FakeAws {
     pub fn schedule_alarm(&self, after_calls: usize, name: &str, state: AlarmState) -> &Self {
         let mut st = self.lock();
         if after_calls == 0 {
-            st.alarms.insert(name.to_string(), state);
+            st.set_alarm(name, state);
         } else {
             let at_call = st.calls(Op::AlarmStates) + after_calls;
             st.scheduled.push(Scheduled {
@@ -321,6 +367,11 @@ impl FakeAws {
         })
     }
 
+    /// When the alarm's state value last changed (its StateTransitionedTimestamp), if it was ever set.
+    pub fn alarm_transitioned(&self, name: &str) -> Option<u64> {
+        self.lock().alarm_transitioned.get(name).copied()
+    }
+
     /// How many times `op` was called, failed calls included.
     pub fn calls(&self, op: Op) -> usize {
         self.lock().calls(op)
@@ -368,6 +419,7 @@ pub fn canary_rollout() -> crate::rollout::Rollout {
         steps_done: 0,
         weight_bps: 0,
         revision_id: "rev-1".into(),
+        checked_ms: 0,
         hooks: crate::request::Hooks::default(),
         alarms: vec!["orders-errors".into()],
         insufficient_data: crate::request::InsufficientData::Healthy,

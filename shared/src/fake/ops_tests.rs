@@ -19,6 +19,7 @@ async fn schedule_alarm_fires_on_the_right_call() {
         vec![AlarmStatus {
             name: "errors".into(),
             state: s,
+            transitioned_ms: aws.alarm_transitioned("errors"),
         }]
     };
     assert_eq!(

@@ -4,10 +4,14 @@
 use serde_json::json;
 
 use super::{function_arn, ChangeSource, FakeAws, HookBehaviour, Op};
-use crate::domain::{AlarmStatus, AliasState, FunctionInfo, HookReply, Routing};
+use crate::domain::{
+    AlarmState, AlarmStatus, AliasState, Caller, FunctionInfo, HookReply, Routing, VersionInfo,
+};
 use crate::error::{Error, Result};
 use crate::notification::Notification;
-use crate::ports::{AlarmSource, AliasRouter, FunctionRegistry, HookInvoker, Notifier};
+use crate::ports::{
+    AlarmSource, AliasRouter, CallerIdentity, FunctionRegistry, HookInvoker, Notifier,
+};
 
 /// DescribeAlarms accepts at most 100 AlarmNames.
 pub const MAX_ALARM_NAMES: usize = 100;
@@ -79,15 +83,19 @@ impl FunctionRegistry for FakeAws {
         })
     }
 
-    /// None for an unknown function too: GetFunction with a Qualifier answers ResourceNotFound for both,
-    /// which is what the real adapter sees. `$LATEST` is not a published version: None.
-    async fn version_arn(&self, function: &str, version: &str) -> Result<Option<String>> {
+    /// None for an unknown function too: GetFunctionConfiguration with a Qualifier answers ResourceNotFound
+    /// for both, which is what the real adapter sees.
+    async fn version_info(&self, function: &str, version: &str) -> Result<Option<VersionInfo>> {
         let mut st = self.lock();
-        st.begin(Op::VersionArn)?;
+        st.begin(Op::VersionInfo)?;
+        let Ok((name, _)) = st.function(function) else {
+            return Ok(None);
+        };
+        let name = name.to_string();
         Ok(st
-            .function(function)
-            .ok()
-            .and_then(|(_, f)| f.version(version).map(|_| f.version_arn(version))))
+            .functions
+            .get_mut(&name)
+            .and_then(|f| f.read_version_info(version)))
     }
 
     async fn publish_version(
@@ -126,7 +134,7 @@ impl AlarmSource for FakeAws {
             .partition(|s| s.at_call == n);
         st.scheduled = later;
         for s in due {
-            st.alarms.insert(s.name, s.state);
+            st.set_alarm(&s.name, s.state);
         }
         st.injected(Op::AlarmStates)?;
         if names.len() > MAX_ALARM_NAMES {
@@ -145,8 +153,29 @@ impl AlarmSource for FakeAws {
             .map(|(name, state)| AlarmStatus {
                 name: name.clone(),
                 state: *state,
+                transitioned_ms: st.alarm_transitioned.get(name).copied(),
             })
             .collect())
+    }
+
+    /// DescribeAlarmHistory (StateUpdate items since `since_ms`): any change into ALARM.
+    async fn fired_since(&self, name: &str, since_ms: u64) -> Result<bool> {
+        let mut st = self.lock();
+        st.begin(Op::AlarmHistory)?;
+        Ok(st
+            .alarm_log
+            .iter()
+            .any(|(n, at, state)| n == name && *at >= since_ms && *state == AlarmState::Alarm))
+    }
+}
+
+impl CallerIdentity for FakeAws {
+    async fn caller(&self) -> Result<Caller> {
+        self.lock().begin(Op::Caller)?;
+        Ok(Caller {
+            region: super::REGION.to_string(),
+            account: super::ACCOUNT_ID.to_string(),
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use super::{default_role, function_arn, AliasChange, ChangeSource, HookBehaviour, Op};
 use super::{ACCOUNT_ID, INITIAL_CODE_SHA256, REGION};
-use crate::domain::{AlarmState, AliasState, Routing};
+use crate::domain::{AlarmState, AliasState, Routing, VersionInfo};
 use crate::error::{Error, Result};
 use crate::notification::Notification;
 use crate::plan::FULL_BPS;
@@ -15,6 +15,12 @@ pub(super) const LATEST: &str = "$LATEST";
 pub(super) struct State {
     pub functions: BTreeMap<String, Function>,
     pub alarms: BTreeMap<String, AlarmState>,
+    /// When each alarm's state value last changed (StateTransitionedTimestamp).
+    pub alarm_transitioned: BTreeMap<String, u64>,
+    /// Every alarm state change: (alarm, time, new state). DescribeAlarmHistory's StateUpdate items.
+    pub alarm_log: Vec<(String, u64, AlarmState)>,
+    /// The time the fake stamps alarm changes with: a test's FakeClock, or the system clock.
+    pub clock: Option<super::FakeClock>,
     pub scheduled: Vec<Scheduled>,
     pub topics: BTreeSet<String>,
     pub notifications: Vec<(String, Notification)>,
@@ -55,6 +61,22 @@ impl State {
     pub fn begin(&mut self, op: Op) -> Result<()> {
         self.count(op);
         self.injected(op)
+    }
+
+    pub fn now(&self) -> u64 {
+        use crate::ports::Clock;
+        self.clock
+            .as_ref()
+            .map_or_else(crate::time::unix_millis, Clock::now_millis)
+    }
+
+    /// Sets an alarm's state; a change of value is stamped and logged, as CloudWatch's history records it.
+    pub fn set_alarm(&mut self, name: &str, state: AlarmState) {
+        let now = self.now();
+        if self.alarms.insert(name.to_string(), state) != Some(state) {
+            self.alarm_transitioned.insert(name.to_string(), now);
+            self.alarm_log.push((name.to_string(), now, state));
+        }
     }
 
     /// A fresh RevisionId, never seen before in this fake.
@@ -99,6 +121,11 @@ pub(super) struct Version {
     pub code: String,
     pub config: Config,
     pub description: String,
+    /// Lambda's State: Active, or what `set_version_state` set.
+    pub state: String,
+    pub state_reason: Option<String>,
+    /// The version reads as Pending for this many more reads, then Active.
+    pub pending_reads: usize,
 }
 
 #[derive(Debug)]
@@ -110,6 +137,10 @@ pub(super) struct Function {
     pub versions: Vec<Version>,
     pub aliases: BTreeMap<String, Alias>,
     pub hook: HookBehaviour,
+    /// $LATEST reads as LastUpdateStatus InProgress for this many more reads (an UpdateFunctionCode under way).
+    pub latest_updating_reads: usize,
+    /// $LATEST's last update failed, with this reason.
+    pub latest_update_failed: Option<String>,
 }
 
 impl Function {
@@ -124,6 +155,8 @@ impl Function {
             versions: Vec::new(),
             aliases: BTreeMap::new(),
             hook: HookBehaviour::default(),
+            latest_updating_reads: 0,
+            latest_update_failed: None,
         }
     }
 
@@ -148,6 +181,9 @@ impl Function {
             code: self.latest_code.clone(),
             config: self.latest_config.clone(),
             description: description.to_string(),
+            state: "Active".to_string(),
+            state_reason: None,
+            pending_reads: 0,
         });
         self.versions.len().to_string()
     }
@@ -160,6 +196,43 @@ impl Function {
             }
             _ => self.publish_latest(description),
         }
+    }
+
+    /// GetFunctionConfiguration of a version or $LATEST, counting down the scripted Pending/InProgress reads.
+    pub fn read_version_info(&mut self, version: &str) -> Option<VersionInfo> {
+        let arn = self.version_arn(version);
+        if version == LATEST {
+            let updating = self.latest_updating_reads > 0;
+            self.latest_updating_reads = self.latest_updating_reads.saturating_sub(1);
+            let status = match (&self.latest_update_failed, updating) {
+                (Some(_), _) => "Failed",
+                (None, true) => "InProgress",
+                (None, false) => "Successful",
+            };
+            return Some(VersionInfo {
+                arn,
+                role: self.latest_config.role.clone(),
+                dead_letter_arn: self.latest_config.dead_letter_arn.clone(),
+                state: "Active".to_string(),
+                last_update_status: status.to_string(),
+                reason: self.latest_update_failed.clone(),
+            });
+        }
+        let v = self.version_mut(version)?;
+        let state = if v.pending_reads > 0 {
+            v.pending_reads -= 1;
+            "Pending".to_string()
+        } else {
+            v.state.clone()
+        };
+        Some(VersionInfo {
+            arn,
+            role: v.config.role.clone(),
+            dead_letter_arn: v.config.dead_letter_arn.clone(),
+            state,
+            last_update_status: "Successful".to_string(),
+            reason: v.state_reason.clone(),
+        })
     }
 
     pub fn version_arn(&self, version: &str) -> String {

@@ -202,7 +202,7 @@ async fn unknown_function_or_alias_is_not_found() {
     assert_not_found(aws.read_alias("nope", A).await, "function:nope");
     assert_not_found(aws.read_alias(F, "nope").await, "function:app:nope");
     assert_not_found(aws.describe_function("nope").await, "function:nope");
-    assert_eq!(aws.version_arn("nope", "1").await, Ok(None));
+    assert_eq!(aws.version_info("nope", "1").await, Ok(None));
 }
 
 #[tokio::test]
@@ -214,11 +214,27 @@ async fn functions_resolve_by_name_or_arn() {
     assert_eq!(aws.describe_function(F).await.unwrap(), info);
     assert_eq!(aws.read_alias(arn, A).await.unwrap(), aws.alias(F, A));
     assert_eq!(
-        aws.version_arn(F, "2").await.unwrap().as_deref(),
+        aws.version_info(F, "2")
+            .await
+            .unwrap()
+            .map(|v| v.arn)
+            .as_deref(),
         Some("arn:aws:lambda:us-east-1:123456789012:function:app:2")
     );
-    assert_eq!(aws.version_arn(F, "4").await.unwrap(), None);
-    assert_eq!(aws.version_arn(F, "$LATEST").await.unwrap(), None);
+    assert_eq!(aws.version_info(F, "4").await.unwrap(), None);
+    assert_eq!(
+        aws.version_info(F, "$LATEST")
+            .await
+            .unwrap()
+            .map(|v| v.last_update_status)
+            .as_deref(),
+        Some("Successful")
+    );
+    // Another account's function of the same name is not this one (Lambda resolves the ARN as given).
+    assert!(aws
+        .describe_function("arn:aws:lambda:us-east-1:210987654321:function:app")
+        .await
+        .is_err());
 }
 
 #[tokio::test]

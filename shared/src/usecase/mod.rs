@@ -12,7 +12,9 @@ pub use check::check_health;
 pub use hook::{hook_event, interpret_hook_reply, run_hook, HookEvent, HookVerdict};
 pub use notify::notify;
 pub use prepare::prepare;
-pub use rollback::{rollback, RollbackOutcome};
+pub use rollback::{
+    could_have_written, left_alone_message, rollback, RollbackAction, RollbackOutcome,
+};
 pub use shift::{finalize, shift_traffic};
 
 #[cfg(test)]

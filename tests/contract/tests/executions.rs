@@ -391,7 +391,7 @@ async fn a_conflict_caught_mid_rollout_ends_the_execution_as_alias_changed() {
 }
 
 #[tokio::test]
-async fn a_foreign_change_is_left_alone_and_reported_as_rollback_failed() {
+async fn a_foreign_change_is_left_alone_and_ends_alias_changed_not_rollback_failed() {
     let aws = world();
     aws.publish(FUNCTION, "code-3");
     let script: Script = Box::new(|resource, n, aws| {
@@ -404,28 +404,25 @@ async fn a_foreign_change_is_left_alone_and_reported_as_rollback_failed() {
         json!({}),
     );
     let execution = run_with(&aws, req, script).await;
-    assert_eq!(
-        tail(&execution, 4),
-        [
-            "Advance",
-            "Rollback",
-            "NotifyRollbackFailed",
-            "RollbackFailed"
-        ]
-    );
+    // Nothing failed: nobody is paged for someone else's change.
+    assert_eq!(tail(&execution, 3), ["Advance", "Rollback", "RolledBack"]);
     assert_eq!(execution.retries, 0, "AliasChanged is not retried");
     let Status::Failed { error, .. } = &execution.status else {
         panic!("{:?}", execution.status)
     };
-    assert_eq!(error, "RollbackFailed");
+    assert_eq!(error, "AliasChanged");
     assert_eq!(
         aws.alias(FUNCTION, ALIAS).routing,
         Routing::single("3"),
         "someone else's alias"
     );
     let last = aws.notifications().pop().unwrap().1;
-    assert_eq!(last.event_type, EventType::RollbackFailed);
+    assert_eq!(last.event_type, EventType::RolloutFailed);
     assert_eq!(last.error_type.as_deref(), Some("AliasChanged"));
+    assert!(
+        last.reason.as_deref().unwrap().contains("left alone"),
+        "{last:?}"
+    );
 }
 
 #[tokio::test]
