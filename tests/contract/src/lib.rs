@@ -120,6 +120,34 @@ pub fn template_resources(text: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// Each `AWS::Serverless::Function`'s timeout in seconds: its own `Timeout:`, else the `Globals` one.
+pub fn template_function_timeouts(text: &str) -> BTreeMap<String, u64> {
+    let global: u64 = yaml_block(text, "Function")
+        .into_iter()
+        .find(|(k, _)| k == "Timeout")
+        .and_then(|(_, v)| v.parse().ok())
+        .expect("Globals.Function.Timeout");
+    let functions: Vec<String> = template_resources(text)
+        .into_iter()
+        .filter(|(_, t)| t == "AWS::Serverless::Function")
+        .map(|(name, _)| name)
+        .collect();
+    let mut out: BTreeMap<String, u64> = functions.iter().map(|f| (f.clone(), global)).collect();
+    let mut current = None;
+    for line in text.lines().filter(|l| is_content(l)) {
+        if indent(line) == 2 {
+            current = line.trim().strip_suffix(':').map(str::to_string);
+        } else if indent(line) == 6 {
+            if let (Some(name), Some(t)) = (&current, line.trim().strip_prefix("Timeout:")) {
+                if let Some(slot) = out.get_mut(name) {
+                    *slot = t.trim().parse().expect("Timeout is a number");
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The `Binary:` of each function's cargo-lambda build: logical id -> binary name.
 pub fn template_binaries(text: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();

@@ -6,12 +6,7 @@ use serde_json::Value;
 use shifter::Error;
 use shifter_contract_tests::*;
 
-const LAMBDA_SERVICE_ERRORS: [&str; 4] = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-];
+use shifter::retry::{LAMBDA_SERVICE_ERRORS, TASKS, TIMEOUT_ERRORS};
 
 fn tasks(asl: &Value) -> Vec<(&String, &Value)> {
     states(asl)
@@ -136,7 +131,11 @@ fn custom_error_names_are_shifter_error_names() {
             .into_iter()
             .chain(error_names(state.get("Catch")))
         {
-            if error.starts_with("States.") || error.starts_with("Lambda.") {
+            // Names Step Functions and Lambda report themselves (Sandbox.Timedout: a killed sandbox).
+            if error.starts_with("States.")
+                || error.starts_with("Lambda.")
+                || error == "Sandbox.Timedout"
+            {
                 continue;
             }
             assert!(
@@ -189,6 +188,90 @@ fn every_task_retries_lambda_service_errors_and_catches_everything() {
             "{name}: no TimeoutSeconds"
         );
     }
+}
+
+#[test]
+fn retry_blocks_are_the_retry_table_both_drivers_use() {
+    let asl = asl();
+    let in_asl: BTreeSet<&str> = tasks(&asl).iter().map(|(n, _)| n.as_str()).collect();
+    let in_table: BTreeSet<&str> = TASKS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        in_asl, in_table,
+        "every Task has a row in shifter::retry::TASKS"
+    );
+    for (name, rule) in TASKS {
+        let expected = serde_json::json!([{
+            "ErrorEquals": rule.error_names(),
+            "IntervalSeconds": rule.interval_seconds,
+            "MaxAttempts": rule.max_attempts,
+            "BackoffRate": rule.backoff_rate,
+        }]);
+        let retry = &states(&asl)[name]["Retry"];
+        // Compare numbers as numbers: the ASL writes 2, the table 2.0.
+        let normalise = |v: &Value| {
+            serde_json::from_str::<Value>(&v.to_string().replace(".0,", ",").replace(".0}", "}"))
+                .unwrap()
+        };
+        assert_eq!(normalise(retry), normalise(&expected), "{name}");
+    }
+}
+
+#[test]
+fn idempotent_tasks_retry_function_and_client_timeouts() {
+    // Step Functions reports a function timeout as Lambda.Unknown, Lambda names the killed sandbox
+    // Sandbox.Timedout, and AWS's own retry list has Lambda.ClientExecutionTimeoutException.
+    let asl = asl();
+    for (name, task) in tasks(&asl) {
+        let names = error_names(task.get("Retry"));
+        assert!(
+            names
+                .iter()
+                .any(|n| n == "Lambda.ClientExecutionTimeoutException"),
+            "{name}"
+        );
+        let idempotent = !name.ends_with("Hook");
+        for timeout in TIMEOUT_ERRORS {
+            assert_eq!(
+                names.iter().any(|n| n == timeout),
+                idempotent,
+                "{name} and {timeout}: idempotent Tasks retry timeouts, hooks (user code) do not"
+            );
+        }
+    }
+}
+
+#[test]
+fn each_function_fails_with_transient_before_lambda_kills_it() {
+    let asl = asl();
+    let text = read(TEMPLATE_PATH);
+    let timeouts = template_function_timeouts(&text);
+    let reserve = shifter_lambda::DEADLINE_RESERVE.as_secs();
+    let operation = shifter::aws::OPERATION_TIMEOUT.as_secs();
+    for (name, task) in tasks(&asl) {
+        let resource = task["Resource"].as_str().unwrap();
+        let logical = resource
+            .strip_prefix("${")
+            .and_then(|r| r.strip_suffix("Arn}"))
+            .unwrap_or_else(|| panic!("{name}: Resource {resource} is not ${{XFunctionArn}}"));
+        let timeout = *timeouts
+            .get(logical)
+            .unwrap_or_else(|| panic!("{name}: no function {logical} in the template"));
+        // One whole SDK call (all its attempts) fits in the step's budget, and the guard fires before Lambda.
+        assert!(
+            operation + reserve < timeout,
+            "{name}: {logical} times out after {timeout} s; one AWS call may take {operation} s + {reserve} s reserve"
+        );
+        let task_timeout = task["TimeoutSeconds"].as_u64().unwrap();
+        assert!(
+            task_timeout > timeout,
+            "{name}: TimeoutSeconds {task_timeout} must exceed {logical}'s Timeout {timeout}, so the function's own guard reports first"
+        );
+    }
+    // A hook gets RunHook's budget less one AWS call (the notification after it): a hook that uses Lambda's
+    // longest timeout is cut first and reported as a failed hook, not as RunHook dying.
+    let run_hook = timeouts["RunHookFunction"];
+    let hook_budget = run_hook - reserve - operation;
+    assert!(hook_budget > 0 && hook_budget < shifter::aws::LAMBDA_MAX_TIMEOUT.as_secs());
 }
 
 #[test]
