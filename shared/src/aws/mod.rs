@@ -50,6 +50,10 @@ mod errors_tests;
 #[path = "cloudwatch_sns_tests.rs"]
 mod cloudwatch_sns_tests;
 
+#[cfg(test)]
+#[path = "alarm_history_tests.rs"]
+mod alarm_history_tests;
+
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;

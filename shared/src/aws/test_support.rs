@@ -38,8 +38,14 @@ fn sns(rules: &[&Rule]) -> aws_sdk_sns::Client {
 
 fn sts(rules: &[&Rule]) -> aws_sdk_sts::Client {
     mock_client!(aws_sdk_sts, RuleMode::Sequential, rules, |c| c
-        .retry_config(fast_retry())
-        .region(aws_sdk_sts::config::Region::new("us-east-1")))
+        .retry_config(fast_retry()))
+}
+
+/// Ports whose STS client answers from `rules` and whose clients are configured for `region`.
+pub(super) fn sts_ports(rules: &[&Rule], region: &'static str) -> AwsPorts {
+    let lambda = mock_client!(aws_sdk_lambda, RuleMode::Sequential, &[], |c| c
+        .region(aws_sdk_lambda::config::Region::new(region)));
+    AwsPorts::from_clients(lambda, cloudwatch(&[]), sns(&[]), sts(rules))
 }
 
 /// Ports whose Lambda client answers from `rules`, in order; the other clients panic if called.

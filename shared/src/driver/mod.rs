@@ -378,4 +378,6 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
 }
 
 #[cfg(test)]
+mod aws_rules_tests;
+#[cfg(test)]
 mod tests;

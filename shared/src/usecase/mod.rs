@@ -4,7 +4,7 @@
 mod check;
 mod hook;
 mod notify;
-mod prepare;
+pub mod prepare;
 mod rollback;
 mod shift;
 
@@ -17,5 +17,9 @@ pub use rollback::{
 };
 pub use shift::{finalize, shift_traffic};
 
+#[cfg(test)]
+mod ownership_tests;
+#[cfg(test)]
+mod prepare_tests;
 #[cfg(test)]
 mod tests;
