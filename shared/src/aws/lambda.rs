@@ -248,8 +248,8 @@ impl HookInvoker for AwsPorts {
             Ok(out) => out,
             Err(SdkError::TimeoutError(_)) => {
                 let message = format!(
-                    "the hook did not answer within {} s (shifter's budget for a hook in this step)",
-                    self.hook_timeout.as_secs()
+                    "the hook did not answer within {:.1} s (shifter's budget for a hook in this step)",
+                    self.hook_timeout.as_secs_f64()
                 );
                 return Ok(HookReply {
                     function_error: Some("Timeout".to_string()),

@@ -130,3 +130,36 @@ async fn invoke_is_synchronous_and_returns_the_function_error() {
         }
     );
 }
+
+#[tokio::test]
+async fn a_hook_that_outlives_its_budget_is_a_failed_hook_not_an_error() {
+    // A loopback server that accepts the Invoke and never answers, like a hook still running.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let hold = std::thread::spawn(move || {
+        let (_conn, _) = listener.accept().unwrap();
+        std::thread::sleep(std::time::Duration::from_secs(3));
+    });
+    let config = aws_sdk_lambda::Config::builder()
+        .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+        .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    let mut ports = lambda_ports(&[]);
+    ports.lambda = Client::from_conf(config);
+    ports.hook_timeout = std::time::Duration::from_millis(300);
+
+    let reply = ports.invoke("orders-smoke", b"{}").await.unwrap();
+
+    assert_eq!(reply.function_error.as_deref(), Some("Timeout"));
+    let verdict = crate::usecase::interpret_hook_reply(&reply);
+    assert!(!verdict.succeeded);
+    assert!(
+        verdict.reason.as_deref().unwrap().contains("did not answer within 0.3 s"),
+        "{verdict:?}"
+    );
+    drop(hold);
+}
