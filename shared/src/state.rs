@@ -91,6 +91,9 @@ pub struct RolloutState {
     /// alias" (exit 3) from "an alarm, a hook or an error said no" (exit 1), as the local driver does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_error: Option<String>,
+    /// Set by Rollback when the alias held a routing this rollout did not produce, which it left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_alone: Option<crate::domain::Routing>,
 }
 
 impl RolloutState {
@@ -107,6 +110,7 @@ impl RolloutState {
             rollback_error: None,
             reason: None,
             end_error: None,
+            left_alone: None,
         }
     }
 

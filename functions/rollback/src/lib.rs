@@ -42,6 +42,7 @@ where
         return Ok(RolloutState {
             reason: Some(reason),
             end_error: Some("AliasChanged".to_string()),
+            left_alone: Some(outcome.routing),
             ..state
         });
     }
@@ -133,6 +134,7 @@ mod tests {
         assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("2"));
         assert_eq!(aws.calls(shifter::fake::Op::WriteAlias), writes);
         assert_eq!(out.end_error.as_deref(), Some("AliasChanged"));
+        assert_eq!(out.left_alone, Some(Routing::single("2")));
         assert!(
             out.reason.as_deref().unwrap().contains("left alone"),
             "{out:?}"

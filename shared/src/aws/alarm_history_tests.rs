@@ -71,7 +71,10 @@ async fn fired_since_asks_for_state_updates_since_the_last_check_and_follows_pag
                 .build()
         });
     let ports = cloudwatch_ports(&[&first, &second]);
-    assert!(ports.fired_since("errors", 1_700_000_000_000).await.unwrap());
+    assert!(ports
+        .fired_since("errors", 1_700_000_000_000)
+        .await
+        .unwrap());
     assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
 
     let quiet = mock!(CloudWatch::describe_alarm_history).then_output(|| {

@@ -158,7 +158,11 @@ async fn a_hook_that_outlives_its_budget_is_a_failed_hook_not_an_error() {
     let verdict = crate::usecase::interpret_hook_reply(&reply);
     assert!(!verdict.succeeded);
     assert!(
-        verdict.reason.as_deref().unwrap().contains("did not answer within 0.3 s"),
+        verdict
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("did not answer within 0.3 s"),
         "{verdict:?}"
     );
     drop(hold);

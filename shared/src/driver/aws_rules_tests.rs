@@ -32,7 +32,10 @@ async fn an_alarm_that_fires_and_clears_mid_bake_rolls_back() {
         .await;
     match &outcome {
         Outcome::RolledBack { reason, .. } => {
-            assert!(reason.contains("fired and cleared") && reason.contains(ALARM), "{reason}")
+            assert!(
+                reason.contains("fired and cleared") && reason.contains(ALARM),
+                "{reason}"
+            )
         }
         other => panic!("{other:?}"),
     }
@@ -63,7 +66,11 @@ async fn an_operators_promote_during_a_failed_hook_is_left_alone_exit_3() {
         panic!("{outcome:?}")
     };
     assert_eq!(found, &Routing::single("2"));
-    assert_eq!(aws.alias(F, A).routing, Routing::single("2"), "the operator's promote stays");
+    assert_eq!(
+        aws.alias(F, A).routing,
+        Routing::single("2"),
+        "the operator's promote stays"
+    );
     let (_, last) = aws.notifications().pop().unwrap();
     assert_eq!(last.event_type, EventType::RolloutFailed, "nobody is paged");
     assert_eq!(last.error_type.as_deref(), Some("AliasChanged"));

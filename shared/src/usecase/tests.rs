@@ -33,7 +33,9 @@ fn spec(extra: serde_json::Value) -> crate::request::RolloutSpec {
 }
 
 async fn prepared(aws: &FakeAws, extra: serde_json::Value) -> Rollout {
-    prepare(aws, &FakeClock::default(), &spec(extra), "r-test").await.unwrap()
+    prepare(aws, &FakeClock::default(), &spec(extra), "r-test")
+        .await
+        .unwrap()
 }
 
 fn field_of(e: &Error) -> &str {
@@ -80,7 +82,9 @@ async fn prepare_names_the_missing_resource_and_changes_nothing() {
     for (extra, field) in cases {
         let aws = world();
         let before = aws.alias(F, A);
-        let err = prepare(&aws, &FakeClock::default(), &spec(extra.clone()), "r").await.unwrap_err();
+        let err = prepare(&aws, &FakeClock::default(), &spec(extra.clone()), "r")
+            .await
+            .unwrap_err();
         assert!(err.is_invalid_input(), "{extra}: {err:?}");
         assert_eq!(field_of(&err), field, "{extra}");
         assert_eq!(aws.alias(F, A), before);
@@ -98,7 +102,9 @@ async fn prepare_refuses_a_weighted_alias_as_busy() {
     aws.publish(F, "code-3");
     aws.force_alias(F, A, Routing::split("1", "3", 500));
     let before = aws.alias(F, A);
-    let err = prepare(&aws, &FakeClock::default(), &spec(json!({})), "r").await.unwrap_err();
+    let err = prepare(&aws, &FakeClock::default(), &spec(json!({})), "r")
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::AliasBusy { .. }), "{err:?}");
     assert!(err.is_conflict());
     assert_eq!(aws.alias(F, A), before);
@@ -113,7 +119,9 @@ async fn prepare_publishes_latest_only_when_asked_and_changed() {
             .unwrap()
             .validate()
             .unwrap();
-    let r = prepare(&aws, &FakeClock::default(), &spec3, "r-pub").await.unwrap();
+    let r = prepare(&aws, &FakeClock::default(), &spec3, "r-pub")
+        .await
+        .unwrap();
     assert_eq!(r.target_version, "3");
     assert_eq!(aws.calls(Op::PublishVersion), 1);
 
@@ -126,7 +134,9 @@ async fn prepare_publishes_latest_only_when_asked_and_changed() {
     .unwrap()
     .validate()
     .unwrap();
-    let err = prepare(&aws, &FakeClock::default(), &spec_edge, "r").await.unwrap_err();
+    let err = prepare(&aws, &FakeClock::default(), &spec_edge, "r")
+        .await
+        .unwrap_err();
     assert_eq!(field_of(&err), "targetVersion");
 }
 
