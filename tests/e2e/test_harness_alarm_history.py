@@ -178,7 +178,8 @@ def test_pages_follow_next_token(cloudwatch, make_alarm):
     assert len(whole) == 4  # created, INSUFFICIENT_DATA -> OK, OK -> ALARM, ALARM -> OK
     pages, token = [], None
     while True:
-        page = cloudwatch.describe_alarm_history(AlarmName=name, MaxRecords=3, **({"NextToken": token} if token else {}))
+        more = {"NextToken": token} if token else {}
+        page = cloudwatch.describe_alarm_history(AlarmName=name, MaxRecords=3, **more)
         pages.append(page["AlarmHistoryItems"])
         token = page.get("NextToken")
         if not token:

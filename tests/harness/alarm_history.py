@@ -225,7 +225,8 @@ def created_alarm(alarm: dict) -> dict:
         "evaluationPeriods": alarm.get("EvaluationPeriods"), "threshold": alarm.get("Threshold"),
         "comparisonOperator": alarm.get("ComparisonOperator"), "stateValue": "INSUFFICIENT_DATA",
         "actionsEnabled": alarm.get("ActionsEnabled", True), "alarmActions": alarm.get("AlarmActions") or [],
-        "okactions": alarm.get("OKActions") or [], "insufficientDataActions": alarm.get("InsufficientDataActions") or [],
+        "okactions": alarm.get("OKActions") or [],
+        "insufficientDataActions": alarm.get("InsufficientDataActions") or [],
     }
 
 
