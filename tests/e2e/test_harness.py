@@ -5,30 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-import urllib.error
-import urllib.request
 
 import boto3
 import botocore.exceptions
 import botocore.model
-import cbor2
 import pytest
 from aws_local import ACCOUNT, ENDPOINT, NO_RETRY, REGION
-
-CW_TARGET = "GraniteServiceVersion20100801"
-
-
-def cbor_call(operation: str, params: dict) -> tuple[int, dict, dict]:
-    """A hand-made Smithy RPC-v2 CBOR request, as aws-sdk-cloudwatch >= 1.100 sends it (unsigned: moto and
-    the proxy do not check signatures)."""
-    req = urllib.request.Request(
-        f"{ENDPOINT}/service/{CW_TARGET}/operation/{operation}", data=cbor2.dumps(params), method="POST",
-        headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, dict(resp.headers), cbor2.loads(resp.read())
-    except urllib.error.HTTPError as err:
-        return err.code, dict(err.headers), cbor2.loads(err.read())
+from aws_local import cloudwatch_cbor as cbor_call
 
 
 def test_health_and_functions(harness):

@@ -4,10 +4,12 @@ http://127.0.0.1:5555, the harness proxy) with fake credentials, so nothing here
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import os
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 
 import boto3
 import botocore.config
+import cbor2
 
 ENDPOINT = os.environ.get("SHIFTER_ENDPOINT", "http://127.0.0.1:5555").rstrip("/")
 REGION = "us-east-1"
@@ -34,12 +37,31 @@ for _var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
 
 NO_RETRY = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5,
                                   read_timeout=120)
-
-
+CLOUDWATCH_TARGET = "GraniteServiceVersion20100801"
 
 
 def client(service: str):
     return boto3.client(service, endpoint_url=ENDPOINT, region_name=REGION, config=NO_RETRY)
+
+
+def cloudwatch_cbor_raw(operation: str, params: dict) -> tuple[int, dict, bytes]:
+    """A hand-made Smithy RPC-v2 CBOR request, as aws-sdk-cloudwatch >= 1.100 sends it (unsigned: moto and the proxy
+    do not check signatures). Datetimes go as CBOR tag 1 (epoch seconds), like the SDK's timestamps."""
+    data = cbor2.dumps(params, datetime_as_timestamp=True, timezone=dt.timezone.utc)
+    req = urllib.request.Request(
+        f"{ENDPOINT}/service/{CLOUDWATCH_TARGET}/operation/{operation}", data=data, method="POST",
+        headers={"smithy-protocol": "rpc-v2-cbor", "Content-Type": "application/cbor", "Accept": "application/cbor"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def cloudwatch_cbor(operation: str, params: dict) -> tuple[int, dict, dict]:
+    """cloudwatch_cbor_raw with the answer decoded (tag 1 timestamps become aware datetimes)."""
+    status, headers, body = cloudwatch_cbor_raw(operation, params)
+    return status, headers, cbor2.loads(body)
 
 
 def client_env() -> dict:
@@ -78,6 +100,11 @@ class HarnessApi:
 
     def clear_alias_history(self):
         self.request("DELETE", "/_harness/alias-history")
+
+    def alarm_history(self, alarm: str | None = None) -> list[dict]:
+        """What the proxy recorded of alarm state changes and creations (the source of DescribeAlarmHistory)."""
+        query = urllib.parse.urlencode({"alarm": alarm}) if alarm else ""
+        return self.request("GET", "/_harness/alarm-history" + (f"?{query}" if query else ""))
 
     def add_fault(self, operation: str, function: str | None = None, status: int = 500,
                   code: str = "ServiceException", message: str = "injected fault", count: int = 1,
@@ -148,8 +175,9 @@ def create_function(lambda_client, role_arn: str, name: str | None = None, versi
 
 def create_alarm(cloudwatch, name: str | None = None, function: str = "fn", alias: str | None = None,
                  state: str = "OK") -> str:
-    """moto creates alarms in state OK (AWS: INSUFFICIENT_DATA) and never evaluates metrics, so the state is
-    always set explicitly; drive later transitions with set_alarm_state too."""
+    """The harness proxy starts a new alarm in INSUFFICIENT_DATA as AWS does (moto alone would say OK), and moto
+    never evaluates metrics, so the state is set explicitly; drive later transitions with set_alarm_state too. Each
+    value change is in the alarm's history (DescribeAlarmHistory, answered by the proxy)."""
     name = name or f"alarm-{uuid.uuid4().hex[:8]}"
     dims = [{"Name": "FunctionName", "Value": function}]
     if alias:

@@ -52,7 +52,9 @@ class Call:
     function: str | None = None  # Lambda function NAME (never an ARN)
     qualifier: str | None = None  # version or alias from the ARN / NAME:QUALIFIER / ?Qualifier=
     alias: str | None = None  # alias name from the path (GetAlias/UpdateAlias/DeleteAlias)
-    target: str | None = None  # Smithy service target for CBOR calls
+    # Which service: the Smithy target for CBOR calls, the X-Amz-Target prefix for AWS JSON calls (both e.g.
+    # "GraniteServiceVersion20100801" for CloudWatch), the API Version for query calls (CloudWatch: "2010-08-01").
+    target: str | None = None
     content_type: str | None = None
 
 
@@ -95,12 +97,13 @@ def classify(method: str, path: str, query: str, headers, body: bytes) -> Call:
         return call
     target = headers.get("X-Amz-Target")
     if target:
-        return Call("json", target.rsplit(".", 1)[-1], content_type=ctype)
-    action = parse_qs(query).get("Action")
-    if not action and ctype and ctype.startswith("application/x-www-form-urlencoded"):
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
-    if action:
-        return Call("query", action[0], content_type=ctype)
+        prefix, _, operation = target.rpartition(".")
+        return Call("json", operation, target=prefix or None, content_type=ctype)
+    params = parse_qs(query)
+    if not params.get("Action") and ctype and ctype.startswith("application/x-www-form-urlencoded"):
+        params = parse_qs(body.decode("utf-8", "replace"))
+    if params.get("Action"):
+        return Call("query", params["Action"][0], target=(params.get("Version") or [None])[0], content_type=ctype)
     return Call("other", content_type=ctype)
 
 

@@ -3,6 +3,9 @@
 Clients (boto3, the Rust SDK, moto's own Step Functions engine via MOTO_PORT) all talk to this port:
 - Lambda Invoke of a workspace binary -> cargo lambda watch, with AWS semantics restored (see invoke()).
 - Smithy RPC-v2 CBOR (aws-sdk-cloudwatch >= 1.100) -> cbor_bridge -> boto3 -> moto.
+- CloudWatch alarm history, which moto lacks, is kept here (alarm_history.py): every alarm state change forwarded is
+  recorded (GET /_harness/alarm-history), DescribeAlarmHistory is answered from that record, and DescribeAlarms
+  answers carry StateTransitionedTimestamp. /moto-api/reset clears the record.
 - CreateAlias / UpdateAlias successes are recorded (GET /_harness/alias-history).
 - Injected faults (POST /_harness/faults) answer matching calls with AWS-style errors.
 - Everything else -> moto, verbatim.
@@ -26,6 +29,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from alarm_history import CloudWatchAlarms  # noqa: E402
 from awsproto import Call, classify, error_response, parse_function_ref  # noqa: E402
 from cbor_bridge import CborBridge  # noqa: E402
 
@@ -161,6 +165,7 @@ class Stack:
         self.faults = Faults()
         self.history = AliasHistory()
         self.bridge = CborBridge(f"http://127.0.0.1:{args.moto_port}")
+        self.alarms = CloudWatchAlarms(f"http://127.0.0.1:{args.moto_port}", self.bridge)
         self._lambda = None
         self._lock = threading.Lock()
 
@@ -256,16 +261,25 @@ class Handler(BaseHTTPRequestHandler):
                 return self.send(*stack.bridge.error(
                     call.target, fault["status"], fault["code"], fault["message"], call.operation))
             return self.send(*error_response(call, fault["status"], fault["code"], fault["message"]))
+        if stack.alarms.handles(call):
+            return self.send(*stack.alarms.handle(call, url.query, body, lambda: self.forward(call, body)))
         if call.protocol == "cbor":
             return self.send(*stack.bridge.handle(call.target, call.operation, body))
         if call.operation == "Invoke" and call.function in stack.functions:
             return self.invoke(call, body)
-        status, headers, data = upstream(
-            stack.moto_port, self.command, self.path, self.headers.items(), body, MOTO_TIMEOUT_S)
+        status, headers, data = self.forward(call, body)
         if call.operation in ("CreateAlias", "UpdateAlias") and 200 <= status < 300:
             # moto answers UpdateAlias with 201 (AWS: 200): any 2xx counts.
             stack.history.record(call.function, call.alias, data)
+        if (self.command, url.path) == ("POST", "/moto-api/reset") and 200 <= status < 300:
+            stack.alarms.log.clear()  # the alarms are gone, so is their history (AWS keeps it; moto forgets all)
         return self.send(status, headers, data)
+
+    def forward(self, call: Call, body: bytes) -> tuple[int, list, bytes]:
+        """To moto: verbatim, or through the CBOR bridge for Smithy RPC-v2 CBOR calls."""
+        if call.protocol == "cbor":
+            return self.stack.bridge.handle(call.target, call.operation, body)
+        return upstream(self.stack.moto_port, self.command, self.path, self.headers.items(), body, MOTO_TIMEOUT_S)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_any
 
@@ -319,6 +333,11 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(200, stack.history.query(one("function"), one("alias")))
         if route == ("DELETE", "/_harness/alias-history"):
             stack.history.clear()
+            return self.send_json(200, {"ok": True})
+        if route == ("GET", "/_harness/alarm-history"):
+            return self.send_json(200, stack.alarms.log.records(one("alarm")))
+        if route == ("DELETE", "/_harness/alarm-history"):
+            stack.alarms.log.clear()
             return self.send_json(200, {"ok": True})
         if route == ("GET", "/_harness/faults"):
             return self.send_json(200, stack.faults.list())
