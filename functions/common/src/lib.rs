@@ -84,10 +84,22 @@ pub fn parse<T: DeserializeOwned>(input: Value) -> shifter::Result<T> {
 /// Time kept back from Lambda's deadline: enough to report an error before the sandbox is killed.
 pub const DEADLINE_RESERVE: Duration = Duration::from_secs(3);
 
+/// The functions' timeout in `template.yaml` (Globals), for when the runtime sends no usable deadline.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// What an invocation may spend: the time to Lambda's `deadline_ms` (the runtime's `Context::deadline`),
 /// less [`DEADLINE_RESERVE`].
+///
+/// Lambda never starts an invocation past its deadline, so a deadline already passed is not Lambda's:
+/// `cargo lambda watch` sends the constant 600000 (ten minutes after the epoch). Then the template's
+/// default timeout stands in for it.
 pub fn budget(deadline_ms: u64, now_ms: u64) -> Duration {
-    Duration::from_millis(deadline_ms.saturating_sub(now_ms)).saturating_sub(DEADLINE_RESERVE)
+    let left = if deadline_ms > now_ms {
+        Duration::from_millis(deadline_ms - now_ms)
+    } else {
+        DEFAULT_TIMEOUT
+    };
+    left.saturating_sub(DEADLINE_RESERVE)
 }
 
 /// Runs `work` for at most `budget`. Past it the step fails with `Transient`, which the state machine retries
@@ -191,8 +203,12 @@ mod tests {
     #[test]
     fn the_budget_keeps_a_reserve_before_the_deadline() {
         assert_eq!(budget(40_000, 10_000), Duration::from_secs(27));
-        assert_eq!(budget(10_000, 10_000), Duration::ZERO);
-        assert_eq!(budget(5_000, 10_000), Duration::ZERO, "past the deadline");
+        assert_eq!(budget(11_000, 10_000), Duration::ZERO, "less left than the reserve");
+        // cargo lambda watch's constant deadline: the template's default timeout stands in.
+        assert_eq!(
+            budget(600_000, 1_764_500_000_000),
+            DEFAULT_TIMEOUT - DEADLINE_RESERVE
+        );
     }
 
     #[tokio::test(start_paused = true)]

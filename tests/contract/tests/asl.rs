@@ -269,6 +269,15 @@ fn each_function_fails_with_transient_before_lambda_kills_it() {
     }
     // A hook gets RunHook's budget less one AWS call (the notification after it): a hook that uses Lambda's
     // longest timeout is cut first and reported as a failed hook, not as RunHook dying.
+    let global = yaml_block(&text, "Function")
+        .into_iter()
+        .find(|(k, _)| k == "Timeout")
+        .map(|(_, v)| v.parse::<u64>().unwrap());
+    assert_eq!(
+        global,
+        Some(shifter_lambda::DEFAULT_TIMEOUT.as_secs()),
+        "the fallback budget (no usable deadline) is the template's default timeout"
+    );
     let run_hook = timeouts["RunHookFunction"];
     let hook_budget = run_hook - reserve - operation;
     assert!(hook_budget > 0 && hook_budget < shifter::aws::LAMBDA_MAX_TIMEOUT.as_secs());
