@@ -13,6 +13,7 @@ pub mod ports;
 pub mod request;
 pub mod rollout;
 pub mod state;
+pub mod text;
 pub mod time;
 pub mod usecase;
 
