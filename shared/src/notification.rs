@@ -4,9 +4,13 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rollout::Rollout;
+use crate::text::{cap, MAX_OUTSIDE_TEXT};
 use crate::time::rfc3339_now;
 
 pub const NOTIFICATION_SCHEMA_VERSION: u32 = 1;
+/// How long a notification's `reason` may be, in bytes. A reason joins a few capped parts (why the rollout
+/// stopped, why the rollback failed); capping the whole again keeps every message far below SNS's 256 KB.
+pub const MAX_REASON: usize = 4 * MAX_OUTSIDE_TEXT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
@@ -103,8 +107,9 @@ impl Notification {
         self
     }
 
+    /// Sets the reason, cut to [`MAX_REASON`] bytes.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
+        self.reason = Some(cap(&reason.into(), MAX_REASON));
         self
     }
 
@@ -140,5 +145,26 @@ impl Notification {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a notification always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::MAX_OUTSIDE_TEXT;
+
+    #[test]
+    fn a_reason_is_capped_when_set() {
+        let rollout = crate::fake::canary_rollout();
+        let long = "é".repeat(3 * 1024 * 1024);
+        let n = Notification::new(EventType::RollbackFailed, &rollout).with_reason(&long);
+        let reason = n.reason.as_deref().unwrap();
+        assert!(reason.len() <= MAX_REASON, "{} bytes", reason.len());
+        assert!(reason.len() > MAX_REASON - 64, "keeps what fits");
+        assert!(reason.starts_with("éé") && reason.ends_with(" bytes cut)"));
+        assert!(n.to_json().len() < MAX_REASON + MAX_OUTSIDE_TEXT);
+        let short =
+            Notification::new(EventType::RolledBack, &rollout).with_reason("alarm(s) firing: x");
+        assert_eq!(short.reason.as_deref(), Some("alarm(s) firing: x"));
     }
 }
