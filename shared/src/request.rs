@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Strategy};
-use crate::text::{cap, MAX_OUTSIDE_TEXT};
+use crate::text::{cap, find_duplicate_key, MAX_OUTSIDE_TEXT};
 
 pub const MAX_ALARMS: usize = 100;
 /// The longest `functionName` (name or ARN) Lambda's GetAlias, UpdateAlias and PublishVersion accept.
@@ -81,8 +81,10 @@ pub struct RolloutSpec {
 }
 
 impl RolloutRequest {
-    /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid.
+    /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid. A key
+    /// given twice is refused (see [`refuse_duplicate_keys`]).
     pub fn from_json_str(text: &str) -> Result<RolloutRequest> {
+        refuse_duplicate_keys(text, "")?;
         let de = &mut serde_json::Deserializer::from_str(text);
         let request: RolloutRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             // The path already ends with an unknown field's own name. Where serde could not tell the field
@@ -169,6 +171,27 @@ impl RolloutRequest {
             notification_topic_arn: self.notification_topic_arn.clone(),
         })
     }
+}
+
+/// Refuses JSON text that gives a key twice in one object, naming the key's path. serde_json, and so
+/// `Value`, silently keeps the last of duplicate keys: a request giving `targetVersion` twice would roll out
+/// whichever came last. Call it on any request text before it becomes a `Value`. `at` is where the text
+/// sits in a request: `""` for a whole request, `"strategy"` for a strategy given on its own.
+pub fn refuse_duplicate_keys(text: &str, at: &str) -> Result<()> {
+    let Some(dup) = find_duplicate_key(text) else {
+        return Ok(());
+    };
+    let field = if at.is_empty() {
+        dup.path
+    } else if dup.path.starts_with('[') {
+        format!("{at}{}", dup.path)
+    } else {
+        format!("{at}.{}", dup.path)
+    };
+    Err(capped(Error::invalid(
+        field,
+        format!("{:?} is given twice: keep one", dup.key),
+    )))
 }
 
 /// Messages quote what they reject, which may be as long as the request itself (Step Functions takes up to
@@ -364,5 +387,5 @@ fn check_topic_arn(arn: &str) -> Result<()> {
 mod tests;
 
 #[cfg(test)]
-#[path = "request_limits_tests.rs"]
-mod limits_tests;
+#[path = "request_text_tests.rs"]
+mod text_tests;

@@ -1,5 +1,6 @@
-//! What keeps a request, and so the state built from it, small: ARNs no longer than AWS accepts, and error
-//! messages that quote at most a capped part of what they reject.
+//! The request as text: a key given twice is refused, and what keeps a request (and so the state built from
+//! it) small: ARNs no longer than AWS accepts, and error messages that quote at most a capped part of what
+//! they reject.
 
 use serde_json::{json, Value};
 
@@ -123,4 +124,66 @@ fn messages_quote_at_most_a_capped_part_of_what_they_reject() {
     let mut unknown = base();
     unknown[&huge] = json!(1);
     assert!(rejected_field(&unknown).starts_with("éé"));
+}
+
+fn parse_error(text: &str) -> (String, String) {
+    match RolloutRequest::from_json_str(text) {
+        Err(Error::InvalidRequest { field, message }) => (field, message),
+        other => panic!("{text} should be refused, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_key_given_twice_is_refused_naming_its_path() {
+    let cases = [
+        (
+            r#"{"functionName":"orders","alias":"live","targetVersion":"6","strategy":"AllAtOnce",
+                "targetVersion":"7"}"#,
+            "targetVersion",
+        ),
+        (
+            r#"{"functionName":"orders","alias":"live","alias":"live","strategy":"AllAtOnce"}"#,
+            "alias",
+        ),
+        (
+            r#"{"functionName":"orders","alias":"live","targetVersion":"7",
+                "strategy":{"type":"canary","percent":10,"bakeSeconds":60,"percent":50}}"#,
+            "strategy.percent",
+        ),
+        (
+            r#"{"functionName":"orders","alias":"live","targetVersion":"7","strategy":"AllAtOnce",
+                "hooks":{"preTraffic":"smoke","postTraffic":"check","preTraffic":"other"}}"#,
+            "hooks.preTraffic",
+        ),
+        (
+            r#"{"functionName":"orders","alias":"live","targetVersion":"7",
+                "strategy":{"type":"steps","steps":[{"percent":10,"bakeSeconds":60},
+                    {"percent":20,"bakeSeconds":60,"bakeSeconds":0}]}}"#,
+            "strategy.steps[1].bakeSeconds",
+        ),
+        // Unknown keys too: the duplicate is the first thing wrong with it.
+        (r#"{"colour":1,"colour":2}"#, "colour"),
+    ];
+    for (text, path) in cases {
+        let (field, message) = parse_error(text);
+        assert_eq!(field, path, "{text}");
+        let key = path.rsplit(['.', ']']).next().unwrap();
+        assert_eq!(
+            message,
+            format!("{key:?} is given twice: keep one"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn the_same_key_in_sibling_objects_is_fine() {
+    let text = r#"{"functionName":"orders","alias":"live","targetVersion":"7",
+        "strategy":{"type":"steps","steps":[{"percent":10,"bakeSeconds":60},{"percent":20,"bakeSeconds":60}]},
+        "hooks":{"preTraffic":"alias","postTraffic":"alias"},"alarms":["live","live-errors"]}"#;
+    let spec = RolloutRequest::from_json_str(text)
+        .unwrap()
+        .validate()
+        .unwrap();
+    assert_eq!(spec.plan.steps.len(), 3);
 }
