@@ -336,6 +336,8 @@ async fn the_largest_notifications_stay_far_below_the_sns_limit() {
         }
     }
     for n in &notifications {
+        let subject = n.subject();
+        assert!(!subject.is_empty() && subject.len() < 100, "{subject}");
         let bytes = sns_size(n);
         assert!(
             bytes <= MESSAGE_BUDGET,
