@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use serde_json::{Map, Value};
-use shifter::request::{RolloutRequest, RolloutSpec};
+use shifter::request::{refuse_duplicate_keys, RolloutRequest, RolloutSpec};
 use shifter::Error;
 
 use crate::args::RequestArgs;
@@ -75,6 +75,7 @@ pub fn spec_from_args(args: &RequestArgs) -> Result<RolloutSpec, Error> {
 pub fn parse_strategy(text: &str) -> Result<Value, Error> {
     let trimmed = text.trim();
     if trimmed.starts_with('{') {
+        refuse_duplicate_keys(trimmed, "strategy")?;
         serde_json::from_str(trimmed).map_err(|e| {
             Error::invalid(
                 "strategy",
@@ -90,6 +91,8 @@ fn read_request_file(path: &Path) -> Result<Map<String, Value>, Error> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("request", format!("cannot read {shown}: {e}")))?;
+    // Checked on the text: once it is a `Value`, only the last of duplicate keys is left.
+    refuse_duplicate_keys(&text, "")?;
     match serde_json::from_str(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(Error::invalid(

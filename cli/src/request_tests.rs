@@ -245,3 +245,61 @@ fn rollout_ids_must_be_execution_names() {
         Err(Error::InvalidRequest { field, .. }) if field == "rolloutId"
     ));
 }
+
+#[test]
+fn a_key_given_twice_is_refused_from_every_source_of_text() {
+    let file = TempFile::new(
+        "duplicate",
+        r#"{"functionName":"orders","alias":"live","targetVersion":"6","strategy":"AllAtOnce",
+            "targetVersion":"7"}"#,
+    );
+    let nested = TempFile::new(
+        "duplicate-nested",
+        r#"{"functionName":"orders","alias":"live","targetVersion":"7",
+            "strategy":{"type":"steps","steps":[{"percent":10,"bakeSeconds":60,"percent":20}]}}"#,
+    );
+    let strategy = r#"{"type":"canary","percent":10,"bakeSeconds":60,"percent":50}"#;
+    let cases: [(Vec<&str>, &str); 4] = [
+        (vec!["--local", "--request", file.path()], "targetVersion"),
+        // A flag does not make the file right.
+        (
+            vec!["--local", "--request", file.path(), "--version", "7"],
+            "targetVersion",
+        ),
+        (
+            vec!["--local", "--request", nested.path()],
+            "strategy.steps[0].percent",
+        ),
+        (
+            vec![
+                "--local",
+                "--function",
+                "orders",
+                "--alias",
+                "live",
+                "--version",
+                "7",
+                "--strategy",
+                strategy,
+            ],
+            "strategy.percent",
+        ),
+    ];
+    for (argv, path) in cases {
+        let args = deploy_args(&argv);
+        for result in [
+            build_request(&args.request).map(drop),
+            spec_from_args(&args.request).map(drop),
+        ] {
+            match result {
+                Err(Error::InvalidRequest { field, message }) => {
+                    assert_eq!(field, path, "{argv:?}");
+                    assert!(message.contains("is given twice"), "{message}");
+                }
+                other => panic!("{argv:?}: {other:?}"),
+            }
+        }
+        let error = Deployment::from_args(&args).unwrap_err();
+        assert_eq!(shifter::driver::Outcome::Rejected { error }.exit_code(), 2);
+    }
+}

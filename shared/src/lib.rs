@@ -14,6 +14,7 @@ pub mod request;
 pub mod retry;
 pub mod rollout;
 pub mod state;
+pub mod text;
 pub mod time;
 pub mod usecase;
 

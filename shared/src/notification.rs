@@ -4,9 +4,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::rollout::Rollout;
+use crate::text::{cap, MAX_OUTSIDE_TEXT};
 use crate::time::rfc3339_now;
 
 pub const NOTIFICATION_SCHEMA_VERSION: u32 = 1;
+/// How long a notification's `reason` may be, in bytes. A reason joins a few capped parts (why the rollout
+/// stopped, why the rollback failed); capping the whole again keeps every message far below SNS's 256 KB.
+pub const MAX_REASON: usize = 4 * MAX_OUTSIDE_TEXT;
+/// SNS subjects must be fewer than 100 characters.
+pub const MAX_SUBJECT: usize = 99;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
@@ -103,8 +109,9 @@ impl Notification {
         self
     }
 
+    /// Sets the reason, cut to [`MAX_REASON`] bytes.
     pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
+        self.reason = Some(cap(&reason.into(), MAX_REASON));
         self
     }
 
@@ -113,7 +120,9 @@ impl Notification {
         self
     }
 
-    /// SNS subjects are at most 100 printable ASCII characters.
+    /// SNS requires a subject of printable ASCII "less than 100 characters long" and refuses the whole Publish
+    /// otherwise, so the subject keeps the printable ASCII characters and is cut to 99. ASCII only: each
+    /// character is one byte, so the cut can never fall inside one.
     pub fn subject(&self) -> String {
         let s = format!(
             "shifter {} {}:{} v{} -> v{}",
@@ -125,7 +134,7 @@ impl Notification {
         );
         s.chars()
             .filter(|c| c.is_ascii() && !c.is_ascii_control())
-            .take(100)
+            .take(MAX_SUBJECT)
             .collect()
     }
 
@@ -140,5 +149,73 @@ impl Notification {
 
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).expect("a notification always serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::MAX_OUTSIDE_TEXT;
+
+    const ALL: [EventType; 8] = [
+        EventType::RolloutStarted,
+        EventType::TrafficShifted,
+        EventType::HookSucceeded,
+        EventType::HookFailed,
+        EventType::RolloutSucceeded,
+        EventType::RolledBack,
+        EventType::RolloutFailed,
+        EventType::RollbackFailed,
+    ];
+
+    #[test]
+    fn subjects_are_shorter_than_sns_allows_for_the_longest_names() {
+        let arn = format!(
+            "arn:aws:lambda:us-east-1:123456789012:function:{}",
+            "f".repeat(64)
+        );
+        for function_name in ["f".repeat(64), arn, "orders".into()] {
+            let rollout = Rollout {
+                function_name,
+                alias: "a".repeat(128),
+                current_version: "9999999998".into(),
+                target_version: "9999999999".into(),
+                ..crate::fake::canary_rollout()
+            };
+            for event in ALL {
+                let subject = Notification::new(event, &rollout).subject();
+                assert!(
+                    subject.len() <= 99,
+                    "{event:?}: {} characters",
+                    subject.len()
+                );
+                assert!(subject.starts_with("shifter "), "{subject}");
+                assert!(
+                    subject.bytes().all(|b| (0x20..0x7f).contains(&b)),
+                    "{subject}"
+                );
+            }
+        }
+        let short = Rollout {
+            alias: "live\u{7}ü".into(),
+            ..crate::fake::canary_rollout()
+        };
+        let subject = Notification::new(EventType::RollbackFailed, &short).subject();
+        assert_eq!(subject, "shifter RollbackFailed orders:live v1 -> v2");
+    }
+
+    #[test]
+    fn a_reason_is_capped_when_set() {
+        let rollout = crate::fake::canary_rollout();
+        let long = "é".repeat(3 * 1024 * 1024);
+        let n = Notification::new(EventType::RollbackFailed, &rollout).with_reason(&long);
+        let reason = n.reason.as_deref().unwrap();
+        assert!(reason.len() <= MAX_REASON, "{} bytes", reason.len());
+        assert!(reason.len() > MAX_REASON - 64, "keeps what fits");
+        assert!(reason.starts_with("éé") && reason.ends_with(" bytes cut)"));
+        assert!(n.to_json().len() < MAX_REASON + MAX_OUTSIDE_TEXT);
+        let short =
+            Notification::new(EventType::RolledBack, &rollout).with_reason("alarm(s) firing: x");
+        assert_eq!(short.reason.as_deref(), Some("alarm(s) firing: x"));
     }
 }

@@ -6,8 +6,18 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Strategy};
+use crate::text::{cap, find_duplicate_key, MAX_OUTSIDE_TEXT};
 
 pub const MAX_ALARMS: usize = 100;
+/// The longest `functionName` (name or ARN) Lambda's GetAlias, UpdateAlias and PublishVersion accept.
+pub const MAX_FUNCTION_REF: usize = 140;
+/// The longest hook reference (name or ARN, with a qualifier) Lambda's Invoke accepts.
+pub const MAX_HOOK_REF: usize = 170;
+/// SNS topic names are 1-256 characters.
+pub const MAX_TOPIC_NAME: usize = 256;
+/// A topic name and room for any partition, region and account (today's longest prefix,
+/// `arn:aws-iso-f:sns:us-isof-south-1:123456789012:`, is 47 characters).
+pub const MAX_TOPIC_ARN: usize = MAX_TOPIC_NAME + 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -71,8 +81,10 @@ pub struct RolloutSpec {
 }
 
 impl RolloutRequest {
-    /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid.
+    /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid. A key
+    /// given twice is refused (see [`refuse_duplicate_keys`]).
     pub fn from_json_str(text: &str) -> Result<RolloutRequest> {
+        refuse_duplicate_keys(text, "")?;
         let de = &mut serde_json::Deserializer::from_str(text);
         let request: RolloutRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             // The path already ends with an unknown field's own name. Where serde could not tell the field
@@ -88,7 +100,10 @@ impl RolloutRequest {
             } else {
                 known.join(".")
             };
-            Error::invalid(field, strip_position(&e.into_inner().to_string()))
+            capped(Error::invalid(
+                field,
+                strip_position(&e.into_inner().to_string()),
+            ))
         })?;
         de.end().map_err(|e| {
             Error::invalid(
@@ -108,6 +123,10 @@ impl RolloutRequest {
 
     /// Every check that needs no AWS. Fails on the first problem, naming its field.
     pub fn validate(&self) -> Result<RolloutSpec> {
+        self.check().map_err(capped)
+    }
+
+    fn check(&self) -> Result<RolloutSpec> {
         check_function_ref(&self.function_name, "functionName", false)?;
         check_alias(&self.alias)?;
         let target = match (&self.target_version, &self.code_sha256) {
@@ -154,6 +173,40 @@ impl RolloutRequest {
     }
 }
 
+/// Refuses JSON text that gives a key twice in one object, naming the key's path. serde_json, and so
+/// `Value`, silently keeps the last of duplicate keys: a request giving `targetVersion` twice would roll out
+/// whichever came last. Call it on any request text before it becomes a `Value`. `at` is where the text
+/// sits in a request: `""` for a whole request, `"strategy"` for a strategy given on its own.
+pub fn refuse_duplicate_keys(text: &str, at: &str) -> Result<()> {
+    let Some(dup) = find_duplicate_key(text) else {
+        return Ok(());
+    };
+    let field = if at.is_empty() {
+        dup.path
+    } else if dup.path.starts_with('[') {
+        format!("{at}{}", dup.path)
+    } else {
+        format!("{at}.{}", dup.path)
+    };
+    Err(capped(Error::invalid(
+        field,
+        format!("{:?} is given twice: keep one", dup.key),
+    )))
+}
+
+/// Messages quote what they reject, which may be as long as the request itself (Step Functions takes up to
+/// 256 KB of input). Prepare's error lands in the state its Catch builds, next to the request: capped, so
+/// that state still fits and the execution ends as RequestRejected naming the field.
+fn capped(error: Error) -> Error {
+    match error {
+        Error::InvalidRequest { field, message } => Error::InvalidRequest {
+            field: cap(&field, MAX_OUTSIDE_TEXT),
+            message: cap(&message, MAX_OUTSIDE_TEXT),
+        },
+        other => other,
+    }
+}
+
 fn strip_position(message: &str) -> String {
     match message.rfind(" at line ") {
         Some(i) => message[..i].to_string(),
@@ -186,6 +239,17 @@ fn is_name_char(c: char) -> bool {
 /// A function name (1-64 of `[A-Za-z0-9_-]`) or a function ARN. Hooks may carry a qualifier; the rolled-out
 /// function may not, because the alias is the qualifier.
 fn check_function_ref(value: &str, field: &str, qualifier_ok: bool) -> Result<()> {
+    let max = if qualifier_ok {
+        MAX_HOOK_REF
+    } else {
+        MAX_FUNCTION_REF
+    };
+    if value.len() > max {
+        return Err(Error::invalid(
+            field,
+            format!("is longer than Lambda accepts: at most {max} characters"),
+        ));
+    }
     let parts: Vec<&str> = value.split(':').collect();
     let (name, qualifier) = match parts.as_slice() {
         [name] => (*name, None),
@@ -295,6 +359,16 @@ fn check_alarms(alarms: &[String]) -> Result<()> {
 }
 
 fn check_topic_arn(arn: &str) -> Result<()> {
+    let name_len = arn.rsplit(':').next().map_or(0, str::len);
+    if arn.len() > MAX_TOPIC_ARN || name_len > MAX_TOPIC_NAME {
+        return Err(Error::invalid(
+            "notificationTopicArn",
+            format!(
+                "is longer than SNS accepts: a topic name is at most {MAX_TOPIC_NAME} characters, and the \
+                 ARN at most {MAX_TOPIC_ARN}"
+            ),
+        ));
+    }
     let parts: Vec<&str> = arn.split(':').collect();
     let ok = matches!(parts.as_slice(),
         ["arn", p, "sns", r, a, name] if p.starts_with("aws") && !r.is_empty() && is_account(a) && !name.is_empty());
@@ -311,3 +385,7 @@ fn check_topic_arn(arn: &str) -> Result<()> {
 #[cfg(test)]
 #[path = "request_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "request_text_tests.rs"]
+mod text_tests;

@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::health::Verdict;
 use crate::notification::{EventType, HookPhase};
 use crate::rollout::Rollout;
+use crate::text::{cap, MAX_OUTSIDE_TEXT};
 use crate::usecase::HookVerdict;
 
 /// The version of the state-machine JSON below (not of [`Rollout`], which has its own).
@@ -172,18 +173,19 @@ pub struct StateError {
 }
 
 impl StateError {
-    /// The human part: `errorMessage` when the Cause is a Lambda error payload, else the Cause itself.
+    /// The human part: `errorMessage` when the Cause is a Lambda error payload, else the Cause itself. At most
+    /// [`MAX_OUTSIDE_TEXT`] bytes: it becomes Rollback's `reason` and notification reasons, and a Cause may
+    /// carry whatever a function or Step Functions put there.
     pub fn message(&self) -> String {
         let Some(cause) = self.cause.as_deref().filter(|c| !c.trim().is_empty()) else {
-            return self.error.clone();
+            return cap(&self.error, MAX_OUTSIDE_TEXT);
         };
-        match serde_json::from_str::<Value>(cause) {
-            Ok(v) => match v.get("errorMessage").and_then(Value::as_str) {
-                Some(m) => m.to_string(),
-                None => cause.to_string(),
-            },
-            Err(_) => cause.to_string(),
-        }
+        let message = serde_json::from_str::<Value>(cause).ok().and_then(|v| {
+            v.get("errorMessage")
+                .and_then(Value::as_str)
+                .map(|m| cap(m, MAX_OUTSIDE_TEXT))
+        });
+        message.unwrap_or_else(|| cap(cause, MAX_OUTSIDE_TEXT))
     }
 }
 
@@ -266,6 +268,34 @@ mod tests {
             cause: Some("The cause could not be determined".into()),
         };
         assert_eq!(text.message(), "The cause could not be determined");
+    }
+
+    #[test]
+    fn a_six_megabyte_cause_or_error_is_read_back_capped() {
+        let long = "é".repeat(3 * 1024 * 1024);
+        let payload = json!({"errorType": "AwsRejected", "errorMessage": long}).to_string();
+        let cases = [
+            StateError {
+                error: "AwsRejected".into(),
+                cause: Some(payload),
+            },
+            StateError {
+                error: "Lambda.Unknown".into(),
+                cause: Some(long.clone()),
+            },
+            StateError {
+                error: long.clone(),
+                cause: None,
+            },
+        ];
+        for error in cases {
+            let message = error.message();
+            assert!(message.len() <= MAX_OUTSIDE_TEXT, "{} bytes", message.len());
+            assert!(message.starts_with("éé") && message.ends_with(" bytes cut)"));
+            let mut state = RolloutState::new(rollout());
+            state.error = Some(error);
+            assert_eq!(state.failure_reason(), Some(message));
+        }
     }
 
     #[test]

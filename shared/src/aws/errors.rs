@@ -12,6 +12,7 @@
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 use crate::error::Error;
+use crate::text::{cap, MAX_OUTSIDE_TEXT};
 
 /// Throttling codes, across services and protocols (the SDK's own list, plus SNS's `Throttled` and
 /// `KMSThrottling`). `LimitExceededException` is deliberately absent: CloudWatch uses it for quotas.
@@ -50,7 +51,8 @@ const TRANSIENT: &[&str] = &[
 pub(crate) struct Failure {
     /// The AWS error code, for service errors that carry one.
     pub code: Option<String>,
-    /// `<code>: <message>` for service errors, the error chain otherwise.
+    /// `<code>: <message>` for service errors, the error chain otherwise; at most [`MAX_OUTSIDE_TEXT`] bytes,
+    /// because it ends up in the Step Functions state (a Catch's Cause) and in notifications.
     pub message: String,
     /// Throttling, 5xx, timeouts, dropped connections, unreadable responses.
     pub transient: bool,
@@ -75,7 +77,7 @@ impl Failure {
                     || status == 429;
                 Failure {
                     code,
-                    message: format!("{label}: {detail}"),
+                    message: cap(&format!("{label}: {detail}"), MAX_OUTSIDE_TEXT),
                     transient,
                 }
             }
@@ -94,7 +96,7 @@ impl Failure {
     {
         Failure {
             code: None,
-            message: DisplayErrorContext(err).to_string(),
+            message: cap(&DisplayErrorContext(err).to_string(), MAX_OUTSIDE_TEXT),
             transient,
         }
     }

@@ -130,3 +130,45 @@ fn requests_that_cannot_be_built_or_sent_are_rejected() {
         assert_eq!(kind(&mapped), "AwsRejected", "{mapped:?}");
     }
 }
+
+#[test]
+fn long_aws_messages_are_capped_and_keep_their_code() {
+    use crate::text::MAX_OUTSIDE_TEXT;
+    let long = "é".repeat(3 * 1024 * 1024);
+    let service = lambda_error(
+        "UpdateAlias",
+        "live",
+        SdkError::service_error(
+            GetAliasError::generic(meta("InvalidParameterValueException", &long)),
+            raw(400),
+        ),
+    );
+    let unhandled = lambda_error(
+        "GetAlias",
+        "live",
+        SdkError::service_error(GetAliasError::unhandled(long.clone()), raw(503)),
+    );
+    let construction: SdkError<GetAliasError> = SdkError::construction_failure(long.clone());
+    let construction = lambda_error("GetAlias", "live", construction);
+    let published = sns_error(
+        "Publish",
+        SdkError::service_error(
+            PublishError::generic(meta("InvalidParameter", &long)),
+            raw(400),
+        ),
+    );
+    for (mapped, starts) in [
+        (service, "InvalidParameterValueException: éé"),
+        (unhandled, "HTTP 503: "),
+        (construction, ""),
+        (published, "InvalidParameter: éé"),
+    ] {
+        let message = match &mapped {
+            Error::AwsRejected { message, .. } | Error::Transient { message, .. } => message,
+            other => panic!("{other:?}"),
+        };
+        assert!(message.len() <= MAX_OUTSIDE_TEXT, "{} bytes", message.len());
+        assert!(message.starts_with(starts), "{message}");
+        assert!(message.ends_with(" bytes cut)"), "{message}");
+    }
+}

@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::notification::HookPhase;
 use crate::ports::HookInvoker;
 use crate::rollout::Rollout;
+use crate::text::{cap, MAX_OUTSIDE_TEXT};
 
 /// What a hook function receives.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,11 +70,12 @@ pub async fn run_hook(
 }
 
 /// `{"status":"Succeeded"}` passes. `{"status":"Failed","reason":…}`, a FunctionError (including a timeout)
-/// and any other reply fail.
+/// and any other reply fail. The reason is at most [`MAX_OUTSIDE_TEXT`] bytes: a reply may be 6 MB, but the
+/// reason goes into the Step Functions state (256 KB at most) and into SNS messages (256 KB at most).
 pub fn interpret_hook_reply(reply: &HookReply) -> HookVerdict {
     let failed = |reason: String| HookVerdict {
         succeeded: false,
-        reason: Some(reason),
+        reason: Some(cap(&reason, MAX_OUTSIDE_TEXT)),
     };
     let body: Option<serde_json::Value> = serde_json::from_slice(&reply.payload).ok();
     if let Some(kind) = &reply.function_error {
@@ -102,9 +104,54 @@ pub fn interpret_hook_reply(reply: &HookReply) -> HookVerdict {
             failed(format!("hook reported failure: {reason}"))
         }
         _ => {
-            let text = String::from_utf8_lossy(&reply.payload);
-            let shown: String = text.chars().take(200).collect();
+            let shown = cap(&String::from_utf8_lossy(&reply.payload), 200);
             failed(format!("hook replied {shown:?}; expected {{\"status\":\"Succeeded\"}} or {{\"status\":\"Failed\",\"reason\":\"...\"}}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::MAX_OUTSIDE_TEXT;
+
+    /// Lambda's limit for a synchronous response.
+    const SIX_MB: usize = 6 * 1024 * 1024;
+
+    fn reply(function_error: Option<&str>, body: &[u8]) -> HookReply {
+        HookReply {
+            function_error: function_error.map(String::from),
+            payload: body.to_vec(),
+        }
+    }
+
+    #[test]
+    fn six_megabyte_replies_leave_a_reason_of_at_most_max_outside_text() {
+        for unit in ["x", "é", "🦀"] {
+            let long = unit.repeat(SIX_MB / unit.len());
+            let failed = serde_json::json!({"status": "Failed", "reason": long}).to_string();
+            let crashed = serde_json::json!({"errorType": "E", "errorMessage": long}).to_string();
+            let cases = [
+                (reply(None, failed.as_bytes()), "hook reported failure: "),
+                (
+                    reply(Some("Unhandled"), crashed.as_bytes()),
+                    "hook function error (Unhandled): ",
+                ),
+                (reply(None, long.as_bytes()), "hook replied \""),
+                (reply(Some(&long), b""), "hook function error ("),
+            ];
+            for (r, prefix) in cases {
+                let v = interpret_hook_reply(&r);
+                assert!(!v.succeeded);
+                let reason = v.reason.unwrap();
+                assert!(
+                    reason.len() <= MAX_OUTSIDE_TEXT,
+                    "{prefix}: {} bytes",
+                    reason.len()
+                );
+                assert!(reason.starts_with(prefix), "{reason}");
+                assert!(reason.contains(" bytes cut)"), "says it was cut: {reason}");
+            }
         }
     }
 }
