@@ -13,8 +13,9 @@ use std::io::Write;
 use serde_json::{json, Value};
 use shifter::aws::AwsPorts;
 use shifter::domain::{percent, AliasState};
-use shifter::ports::AliasRouter;
+use shifter::ports::{AliasRouter, Clock};
 use shifter::state::RolloutState;
+use shifter::time::SystemClock;
 use shifter::usecase;
 
 use crate::args::{AbortArgs, DeployArgs, OutputFormat, StatusArgs};
@@ -59,7 +60,7 @@ pub async fn run(
         return 0;
     }
     tokio::select! {
-        code = follow_to_end(&api, &execution_arn, render, Polling::default(), &mut err) => code,
+        code = follow_to_end(&api, &execution_arn, render, Polling::default(), &SystemClock, &mut err) => code,
         _ = tokio::signal::ctrl_c() => {
             let _ = writeln!(err, "\nstopped following {execution_arn}: the rollout goes on in the state machine\nhint: `shifter status {execution_arn}` shows it; `shifter abort {execution_arn}` stops it and rolls back");
             EXIT_INTERRUPTED
@@ -141,9 +142,10 @@ pub async fn follow_to_end<A: ExecutionApi>(
     execution_arn: &str,
     render: &mut Renderer,
     polling: Polling,
+    clock: &impl Clock,
     err: &mut dyn Write,
 ) -> i32 {
-    match follow(api, execution_arn, render, polling).await {
+    match follow(api, execution_arn, render, polling, clock).await {
         Ok(ended) => {
             render.finish(&ended.outcome, ended.elapsed);
             if ended.status != "SUCCEEDED" {
@@ -152,7 +154,8 @@ pub async fn follow_to_end<A: ExecutionApi>(
             ended.exit_code
         }
         Err(e) => {
-            let _ = writeln!(err, "error: lost track of {execution_arn}: {e}\nhint: the rollout may go on in the state machine: `shifter status {execution_arn}` shows it");
+            // Only a not-found error gets here: throttling and other read errors are waited out.
+            let _ = writeln!(err, "error: execution {execution_arn} cannot be found: {e}\nhint: check the account and region in use (AWS_PROFILE, AWS_REGION); if the execution exists, `shifter status {execution_arn}` shows it");
             1
         }
     }
