@@ -4,7 +4,9 @@
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
+use shifter::domain::Routing;
 use shifter::driver::{Observer, Progress};
+use shifter::fake::FakeAws;
 use shifter::rollout::Rollout;
 use shifter::state::RolloutState;
 
@@ -276,4 +278,26 @@ impl Observer for Recorder {
             Progress::NotifyFailed { event, .. } => format!("NotifyFailed:{}", event.as_str()),
         });
     }
+}
+
+/// Prepared, then 10% baking 300 s: a rollout that has weighted the alias.
+pub fn weighted_history() -> History {
+    let mut h = History::prepared();
+    h.exited("Advance", state(1, 1000, json!({"waitSeconds": 300})))
+        .entered(
+            "WaitStateEntered",
+            "Bake",
+            state(1, 1000, json!({"waitSeconds": 300})),
+        );
+    h
+}
+
+/// `orders` with versions 1 and 2, and `orders:live` routing as given.
+pub fn aws_with_alias(routing: Routing) -> FakeAws {
+    let aws = FakeAws::new();
+    aws.add_function("orders");
+    aws.publish("orders", "code-1");
+    aws.publish("orders", "code-2");
+    aws.add_alias("orders", "live", routing);
+    aws
 }
