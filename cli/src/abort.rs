@@ -6,7 +6,9 @@ use std::io::Write;
 use serde_json::json;
 use shifter::aws::AwsPorts;
 use shifter::ports::AliasRouter;
+use shifter::rollout::Rollout;
 use shifter::usecase;
+use shifter::Error;
 
 use crate::args::{AbortArgs, OutputFormat};
 use crate::deploy::EXIT_INVALID;
@@ -42,20 +44,65 @@ pub async fn abort(args: &AbortArgs) -> i32 {
     .await
 }
 
-/// What `abort` did.
+/// What rolling the alias back came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Aborted {
-    pub status_before: String,
-    pub stopped: bool,
-    pub rollout: Option<(String, String, String)>,
-    pub restored: bool,
-    pub changed: bool,
-    pub error: Option<String>,
+pub enum RollBack {
+    /// Prepare never finished: it changes no alias, so there is nothing to undo.
+    NothingToUndo,
+    /// The alias serves the rollout's old version alone; `wrote` when this run wrote it.
+    Restored {
+        wrote: bool,
+    },
+    /// The alias routes to something this rollout could not have written: someone else owns it now.
+    LeftAlone {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
-/// Stops the execution if it runs, then rolls its rollout back (idempotent; an alias someone else has since
-/// changed is left alone). An execution that already SUCCEEDED or FAILED is left alone: the state machine
-/// finished it (and rolled back itself when it failed).
+impl RollBack {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RollBack::NothingToUndo | RollBack::Restored { .. } => 0,
+            RollBack::LeftAlone { .. } => 3,
+            RollBack::Failed { .. } => 1,
+        }
+    }
+}
+
+/// The one call to `usecase::rollback`. `write_may_be_in_flight`: a Lambda of the execution may still be
+/// writing the alias (StopExecution, and an execution's timeout, do not stop the invocation a Task waits on);
+/// the current `usecase::rollback` takes no such argument, so it is not passed yet.
+async fn roll_back<R: AliasRouter>(
+    router: &R,
+    rollout: &Rollout,
+    write_may_be_in_flight: bool,
+) -> RollBack {
+    let _ = write_may_be_in_flight;
+    match usecase::rollback(router, rollout).await {
+        Ok(outcome) => RollBack::Restored {
+            wrote: outcome.changed,
+        },
+        // The alias routes to versions this rollout never used (checked before writing), or read back
+        // other than written: either way someone else changed it.
+        Err(Error::AliasChanged { message, .. }) => RollBack::LeftAlone { reason: message },
+        Err(e) => RollBack::Failed {
+            error: e.to_string(),
+        },
+    }
+}
+
+/// Stops the execution if it runs, then rolls its rollout back from the last rollout state in its history:
+/// the alias returns to the old version when it still routes only to this rollout's versions (idempotent),
+/// and is left alone (exit 3) when it routes to anything else.
+///
+/// An execution that ended FAILED, ABORTED or TIMED_OUT is rolled back the same way, without a stop: the
+/// state machine's own rollback runs only from a Catch, so a RollbackFailed end, a `States.*` error raised
+/// outside a Task (DataLimitExceeded on a state's output), a timeout or a StopExecution from elsewhere can
+/// leave the alias weighted. One that rolled back already finds the alias restored and writes nothing. A
+/// SUCCEEDED execution is refused: it promoted, and rolling back would undo a finished deployment.
 pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
     api: &A,
     router: &R,
@@ -76,8 +123,8 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
         Ok(i) => i,
         Err(e) => return fail(err, &e),
     };
-    if matches!(info.status.as_str(), "SUCCEEDED" | "FAILED") {
-        let _ = writeln!(err, "error: execution {arn} already ended ({}): nothing to abort\nhint: `shifter status {arn}` shows how it ended", info.status);
+    if info.status == "SUCCEEDED" {
+        let _ = writeln!(err, "error: execution {arn} already SUCCEEDED: the rollout promoted, nothing to abort\nhint: `shifter status {arn}` shows how it ended; to go back, deploy the old version");
         return 1;
     }
     let mut stopped = false;
@@ -87,79 +134,75 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
         }
         stopped = true;
     }
+    let write_may_be_in_flight = stopped || matches!(info.status.as_str(), "ABORTED" | "TIMED_OUT");
     // Read the history after the stop: no state comes after it.
     let events = match events_after(api, arn, 0).await {
         Ok(e) => e,
         Err(e) => return fail(err, &e),
     };
-    let mut result = Aborted {
-        status_before: info.status.clone(),
-        stopped,
-        rollout: None,
-        restored: false,
-        changed: false,
-        error: None,
-    };
     let state = last_rollout_state(&events);
-    let code = match &state {
-        None => {
-            // Prepare never finished: it changes no alias, so there is nothing to undo.
-            result.restored = true;
-            0
-        }
-        Some(state) => {
-            let r = &state.rollout;
-            result.rollout = Some((
-                r.function_name.clone(),
-                r.alias.clone(),
-                r.current_version.clone(),
-            ));
-            match usecase::rollback(router, r).await {
-                Ok(outcome) => {
-                    result.restored = true;
-                    result.changed = outcome.changed;
-                    0
-                }
-                Err(e) => {
-                    result.error = Some(e.to_string());
-                    1
-                }
-            }
-        }
+    let rollout = state.as_ref().map(|s| &s.rollout);
+    let result = match rollout {
+        None => RollBack::NothingToUndo,
+        Some(r) => roll_back(router, r, write_may_be_in_flight).await,
+    };
+    let before = match &info.error {
+        Some(error) => format!("{} ({error})", info.status),
+        None => info.status.clone(),
     };
     let text = match format {
         OutputFormat::Json => json!({
             "executionArn": arn,
-            "statusBefore": result.status_before,
-            "stopped": result.stopped,
-            "functionName": result.rollout.as_ref().map(|r| &r.0),
-            "alias": result.rollout.as_ref().map(|r| &r.1),
-            "restoredVersion": result.rollout.as_ref().filter(|_| result.restored).map(|r| &r.2),
-            "aliasRestored": result.restored,
-            "aliasChanged": result.changed,
-            "error": result.error,
+            "statusBefore": info.status,
+            "stopped": stopped,
+            "functionName": rollout.map(|r| &r.function_name),
+            "alias": rollout.map(|r| &r.alias),
+            "restoredVersion": rollout
+                .filter(|_| matches!(result, RollBack::Restored { .. }))
+                .map(|r| &r.current_version),
+            "aliasRestored": matches!(result, RollBack::NothingToUndo | RollBack::Restored { .. }),
+            "aliasChanged": matches!(result, RollBack::Restored { wrote: true }),
+            "aliasLeftAlone": matches!(result, RollBack::LeftAlone { .. }),
+            "error": match &result {
+                RollBack::LeftAlone { reason } => Some(reason),
+                RollBack::Failed { error } => Some(error),
+                _ => None,
+            },
         })
         .to_string(),
         OutputFormat::Text => {
             let mut lines = vec![if stopped {
                 format!("stopped {arn}")
             } else {
-                format!("{arn} was already {}", info.status)
+                format!("{arn} was already {before}")
             }];
-            match (&result.rollout, &result.error) {
-                (None, _) => lines.push(
+            match (rollout, &result) {
+                (None, _) | (_, RollBack::NothingToUndo) => lines.push(
                     "  the rollout had not started shifting traffic: nothing to roll back".into(),
                 ),
-                (Some((f, a, v)), None) if result.changed => {
-                    lines.push(format!("  rolled back {f}:{a} to version {v}"))
-                }
-                (Some((f, a, v)), None) => {
-                    lines.push(format!("  {f}:{a} already served version {v} alone"))
-                }
-                (Some((f, a, _)), Some(e)) => {
+                (Some(r), RollBack::Restored { wrote: true }) => lines.push(format!(
+                    "  rolled back {}:{} to version {}",
+                    r.function_name, r.alias, r.current_version
+                )),
+                (Some(r), RollBack::Restored { wrote: false }) => lines.push(format!(
+                    "  {}:{} already served version {} alone",
+                    r.function_name, r.alias, r.current_version
+                )),
+                (Some(r), RollBack::LeftAlone { reason }) => {
+                    lines.push(format!("  {}:{} left alone", r.function_name, r.alias));
                     let _ = writeln!(
                         err,
-                        "error: rolling {f}:{a} back failed: {e}\nhint: check the alias (`shifter status {f}:{a}`) and fix it by hand"
+                        "error: {f}:{a} was changed outside this rollout and is left alone: {reason}\nhint: `shifter status {f}:{a}` shows how it routes now",
+                        f = r.function_name,
+                        a = r.alias
+                    );
+                }
+                (Some(r), RollBack::Failed { error }) => {
+                    let _ = writeln!(
+                        err,
+                        "error: rolling {f}:{a} back failed: {error}\nhint: check the alias (`shifter status {f}:{a}`) and fix it by hand, or run `shifter abort` again",
+                        f = r.function_name,
+                        a = r.alias
                     );
                 }
             }
@@ -167,7 +210,7 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
         }
     };
     let _ = writeln!(out, "{text}");
-    code
+    result.exit_code()
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use std::io::Write;
 use serde_json::{json, Value};
 use shifter::aws::AwsPorts;
 use shifter::domain::{percent, AliasState};
+use shifter::driver::Outcome;
 use shifter::ports::{AliasRouter, Clock};
 use shifter::state::RolloutState;
 use shifter::time::SystemClock;
@@ -146,6 +147,15 @@ pub async fn follow_to_end<A: ExecutionApi>(
             render.finish(&ended.outcome, ended.elapsed);
             if ended.status != "SUCCEEDED" {
                 let _ = writeln!(err, "execution {execution_arn}: {}", ended.status);
+            }
+            if matches!(
+                ended.outcome,
+                Outcome::Failed {
+                    alias_restored: false,
+                    ..
+                }
+            ) {
+                let _ = writeln!(err, "hint: `shifter abort {execution_arn}` returns the alias to its old version if it still routes only to this rollout's versions");
             }
             ended.exit_code
         }

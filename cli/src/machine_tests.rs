@@ -6,7 +6,7 @@ use super::*;
 use crate::args::{Cli, Command};
 use crate::deploy::{Mode, NO_STATE_MACHINE_ARN, NO_WAIT_NEEDS_STATE_MACHINE};
 use crate::render::Captured;
-use crate::test_support::{aws_with_alias, weighted_history, FakeApi, ARN};
+use crate::test_support::{aws_with_alias, state, weighted_history, FakeApi, ARN};
 
 const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:shifter";
 
@@ -104,6 +104,40 @@ async fn start_names_the_execution_after_the_rollout_and_prints_its_arn() {
         .unwrap_err();
     assert_eq!(code, 2);
     assert!(err.text().contains("nothing was started"), "{}", err.text());
+}
+
+#[tokio::test]
+async fn a_failed_rollback_followed_to_its_end_points_at_abort() {
+    let mut h = weighted_history();
+    h.entered(
+        "TaskStateEntered",
+        "NotifyRollbackFailed",
+        state(
+            1,
+            1000,
+            json!({"rollbackError": {"Error": "Lambda.Unknown", "Cause": "boom"}}),
+        ),
+    )
+    .ended("ExecutionFailed", Some("RollbackFailed"), Some("x"));
+    let api = FakeApi::new(h.0);
+    let (out, err) = (Captured::default(), Captured::default());
+    let mut render = Renderer::new(OutputFormat::Text, out.sink(), err.sink(), false);
+    let clock = shifter::fake::FakeClock::default();
+    let code = follow_to_end(
+        &api,
+        ARN,
+        &mut render,
+        Polling::default(),
+        &clock,
+        &mut err.sink(),
+    )
+    .await;
+    assert_eq!(code, 1);
+    assert!(
+        err.text().contains(&format!("hint: `shifter abort {ARN}`")),
+        "{}",
+        err.text()
+    );
 }
 
 #[tokio::test]
