@@ -114,16 +114,51 @@ impl Start<'_> {
             .await
         {
             Ok(arn) => Ok(arn),
-            Err(e) => Err(start_error(&e, self.state_machine_arn, self.rollout_id)),
+            Err(e) if e.code.as_deref() == Some("ExecutionAlreadyExists") => {
+                Err((EXIT_INVALID, self.already_exists(api, &e).await))
+            }
+            Err(e) => Err(start_error(&e, self.state_machine_arn)),
+        }
+    }
+
+    /// StartExecution answers ExecutionAlreadyExists both for a running execution of that name started with
+    /// another input (the same input would have returned it, as StartExecution is idempotent then) and for
+    /// any finished one, since a name cannot be reused for 90 days: DescribeExecution says which.
+    async fn already_exists<A: ExecutionApi>(&self, api: &A, e: &ApiError) -> String {
+        let id = self.rollout_id;
+        let Some(arn) = execution_arn(self.state_machine_arn, id) else {
+            return format!("error: the state machine already has an execution named {id}, still running (started with another request) or already ended: {e}\nhint: nothing was started; give another --rollout-id (names cannot be reused for 90 days)");
+        };
+        match api.describe(&arn).await {
+            Ok(info) if info.is_running() || info.status == "PENDING_REDRIVE" => format!(
+                "error: an execution named {id} is already running ({}), started with another request: {arn}\nhint: nothing was started; `shifter status {arn}` shows where it is, `shifter abort {arn}` stops it and rolls back; or give another --rollout-id",
+                info.status
+            ),
+            Ok(info) => {
+                let how = match &info.error {
+                    Some(error) => format!("{} ({error})", info.status),
+                    None => info.status.clone(),
+                };
+                format!("error: the rollout id {id} was already used: execution {arn} ended {how}, and execution names cannot be reused for 90 days\nhint: nothing was started; give another --rollout-id; `shifter status {arn}` shows how it ended")
+            }
+            Err(describe) => format!(
+                "error: the state machine already has an execution named {id}, still running (started with another request) or already ended: {e} (and DescribeExecution failed: {describe})\nhint: nothing was started; `shifter status {arn}` shows it; to start a rollout, give another --rollout-id (names cannot be reused for 90 days)"
+            ),
         }
     }
 }
 
-fn start_error(e: &ApiError, state_machine_arn: &str, rollout_id: &str) -> (i32, String) {
+/// The ARN of the execution named `name` of a state machine: `arn:…:execution:<state machine>:<name>`.
+/// A version- or alias-qualified state machine ARN (`…:stateMachine:<name>:<qualifier>`) names the same
+/// executions, so the qualifier is dropped.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> Option<String> {
+    let (prefix, rest) = state_machine_arn.split_once(":stateMachine:")?;
+    let machine = rest.split(':').next().filter(|m| !m.is_empty())?;
+    Some(format!("{prefix}:execution:{machine}:{name}"))
+}
+
+fn start_error(e: &ApiError, state_machine_arn: &str) -> (i32, String) {
     let code = e.code.as_deref().unwrap_or_default();
-    if code == "ExecutionAlreadyExists" {
-        return (EXIT_INVALID, format!("error: the state machine already has an execution named {rollout_id} with another input: {e}\nhint: nothing was started; give another --rollout-id (names cannot be reused for 90 days)"));
-    }
     if e.is_not_found() || code.contains("InvalidArn") || code.contains("Validation") {
         return (EXIT_INVALID, format!("error: cannot start an execution of {state_machine_arn}: {e}\nhint: nothing was started; check --state-machine-arn (or SHIFTER_STATE_MACHINE_ARN) and the account and region in use"));
     }

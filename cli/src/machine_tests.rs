@@ -106,6 +106,89 @@ async fn start_names_the_execution_after_the_rollout_and_prints_its_arn() {
     assert!(err.text().contains("nothing was started"), "{}", err.text());
 }
 
+/// Starts `r-1` on a state machine that answers ExecutionAlreadyExists: (exit code, stderr).
+async fn start_existing(api: &FakeApi, state_machine_arn: &str) -> (i32, String) {
+    let (out, err) = (Captured::default(), Captured::default());
+    let start = Start {
+        state_machine_arn,
+        rollout_id: "r-1",
+        input: "{}",
+        format: OutputFormat::Text,
+    };
+    let code = start
+        .run(api, true, &mut out.sink(), &mut err.sink())
+        .await
+        .unwrap_err();
+    assert_eq!(out.text(), "", "nothing started, nothing on stdout");
+    (code, err.text())
+}
+
+fn already_exists(status: &str) -> FakeApi {
+    let mut api = FakeApi::new(vec![]);
+    api.start_error = Some(ApiError::new(
+        Some("ExecutionAlreadyExists"),
+        "StartExecution: Execution Already Exists: 'r-1'",
+    ));
+    api.status = status.into();
+    api
+}
+
+#[tokio::test]
+async fn an_existing_running_execution_is_named_with_how_to_see_it() {
+    let api = already_exists("RUNNING");
+    let (code, err) = start_existing(&api, SM).await;
+    assert_eq!(code, 2);
+    assert_eq!(api.describes(), [ARN]);
+    assert!(err.contains("is already running"), "{err}");
+    assert!(err.contains(&format!("shifter status {ARN}")), "{err}");
+    assert!(err.contains("nothing was started"), "{err}");
+}
+
+#[tokio::test]
+async fn a_finished_execution_with_the_same_name_says_how_it_ended() {
+    for status in ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] {
+        let api = already_exists(status);
+        // A version- or alias-qualified state machine ARN names the same executions.
+        let (code, err) = start_existing(&api, &format!("{SM}:prod")).await;
+        assert_eq!(code, 2, "{status}");
+        assert_eq!(api.describes(), [ARN], "{status}");
+        assert!(err.contains(&format!("ended {status}")), "{err}");
+        assert!(
+            err.contains("90 days") && err.contains("--rollout-id"),
+            "{err}"
+        );
+        assert!(!err.contains("another input"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn an_existing_execution_that_cannot_be_described_covers_both_cases() {
+    let mut api = already_exists("RUNNING");
+    api.describe_error = Some(ApiError::new(
+        Some("AccessDeniedException"),
+        "DescribeExecution: not authorized",
+    ));
+    let (code, err) = start_existing(&api, SM).await;
+    assert_eq!(code, 2);
+    assert!(!err.contains("another input"), "{err}");
+    assert!(err.contains("running") && err.contains("ended"), "{err}");
+    assert!(err.contains("--rollout-id"), "{err}");
+    assert!(err.contains(&format!("shifter status {ARN}")), "{err}");
+}
+
+#[test]
+fn an_execution_arn_is_derived_from_the_state_machine_arn() {
+    assert_eq!(execution_arn(SM, "r-1").as_deref(), Some(ARN));
+    assert_eq!(
+        execution_arn(&format!("{SM}:7"), "r-1").as_deref(),
+        Some(ARN)
+    );
+    assert_eq!(
+        execution_arn("arn:aws:lambda:us-east-1:1:function:f", "r-1"),
+        None
+    );
+}
+
 #[tokio::test]
 async fn a_failed_rollback_followed_to_its_end_points_at_abort() {
     let mut h = weighted_history();
