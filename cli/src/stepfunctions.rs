@@ -194,9 +194,15 @@ pub async fn events_since<A: ExecutionApi>(
             next_token,
         };
         let page = api.history(execution_arn, query).await?;
-        // Some emulators (moto) ignore reverseOrder and maxResults and answer the whole history oldest
-        // first: whatever the order, a page holding any seen id ends the read, and the new events are sorted.
-        let reached = page.events.iter().any(|e| e.id <= last_id);
+        // Emulators may ignore reverseOrder (moto's plain backend answers the whole history oldest first, in
+        // one page): a page in ascending order is read to the end like any oldest-first history, and only a
+        // newest-first page that reaches a seen id ends the read early.
+        let ascending = page
+            .events
+            .first()
+            .zip(page.events.last())
+            .is_some_and(|(first, last)| first.id < last.id);
+        let reached = !ascending && page.events.iter().any(|e| e.id <= last_id);
         out.extend(page.events.into_iter().filter(|e| e.id > last_id));
         match page.next_token {
             Some(t) if !reached && !t.is_empty() => next_token = Some(t),

@@ -110,7 +110,7 @@ impl History {
 
 /// A fake Step Functions over one execution's history. Each history read without a token (a poll) reveals
 /// `per_poll` more events; pages are at most `page_size` (and the query's `max_results`) events, newest first
-/// when asked, unless `ignores_reverse` (as moto does: everything, oldest first, in one page). History calls
+/// when asked, unless `ignores_reverse` (as moto does: oldest first, `max_results` ignored). History calls
 /// numbered in `fail_calls`, or among the first `fail_first`, fail with `failure` (throttling by default).
 /// It counts how often each event was served.
 pub struct FakeApi {
@@ -218,7 +218,7 @@ impl ExecutionApi for FakeApi {
         };
         let visible = inner.visible;
         let (reverse, size) = if self.ignores_reverse {
-            (false, visible)
+            (false, self.page_size)
         } else {
             let asked = query.max_results.clamp(1, 1000) as usize;
             (query.reverse, self.page_size.min(asked))

@@ -176,34 +176,36 @@ async fn the_history_is_read_in_pages_across_polls_and_throttling_is_waited_out(
 
 #[tokio::test]
 async fn an_emulator_that_ignores_reverse_order_is_followed_in_order() {
-    // moto answers the whole history oldest first, whatever reverseOrder and maxResults say.
-    let mut api = FakeApi::new(promoted_history().0);
-    api.ignores_reverse = true;
-    api.per_poll = 2;
-    let mut rec = Recorder::default();
-    let ended = follow(
-        &api,
-        ARN,
-        &mut rec,
-        Polling::default(),
-        &FakeClock::default(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(ended.exit_code, 0);
-    let lifecycle: Vec<&str> = rec
-        .0
-        .iter()
-        .filter(|s| !s.starts_with("Baking") && !s.starts_with("Checked"))
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        lifecycle,
-        [
-            "RolloutStarted:0",
-            "TrafficShifted:10",
-            "TrafficShifted:100",
-            "RolloutSucceeded:100"
-        ]
-    );
+    // moto answers the whole history oldest first in one page, whatever reverseOrder and maxResults say;
+    // another emulator might page it oldest first.
+    for page_size in [1000, 2] {
+        let mut api = FakeApi::new(promoted_history().0);
+        api.ignores_reverse = true;
+        api.page_size = page_size;
+        api.per_poll = 3;
+        let mut rec = Recorder::default();
+        let clock = FakeClock::default();
+        let followed = follow(&api, ARN, &mut rec, Polling::default(), &clock);
+        let ended = tokio::time::timeout(Duration::from_secs(10), followed)
+            .await
+            .unwrap_or_else(|_| panic!("page size {page_size}: never saw the end"))
+            .unwrap();
+        assert_eq!(ended.exit_code, 0);
+        let lifecycle: Vec<&str> = rec
+            .0
+            .iter()
+            .filter(|s| !s.starts_with("Baking") && !s.starts_with("Checked"))
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            lifecycle,
+            [
+                "RolloutStarted:0",
+                "TrafficShifted:10",
+                "TrafficShifted:100",
+                "RolloutSucceeded:100"
+            ],
+            "page size {page_size}"
+        );
+    }
 }
