@@ -130,10 +130,10 @@ impl Start<'_> {
             return format!("error: the state machine already has an execution named {id}, still running (started with another request) or already ended: {e}\nhint: nothing was started; give another --rollout-id (names cannot be reused for 90 days)");
         };
         match api.describe(&arn).await {
-            Ok(info) if info.is_running() || info.status == "PENDING_REDRIVE" => format!(
-                "error: an execution named {id} is already running ({}), started with another request: {arn}\nhint: nothing was started; `shifter status {arn}` shows where it is, `shifter abort {arn}` stops it and rolls back; or give another --rollout-id",
-                info.status
-            ),
+            Ok(info) if info.is_running() || info.status == "PENDING_REDRIVE" => {
+                let redrive = if info.is_running() { "" } else { " (PENDING_REDRIVE)" };
+                format!("error: an execution named {id} is already running{redrive}, started with another request: {arn}\nhint: nothing was started; `shifter status {arn}` shows where it is, `shifter abort {arn}` stops it and rolls back; or give another --rollout-id")
+            }
             Ok(info) => {
                 let how = match &info.error {
                     Some(error) => format!("{} ({error})", info.status),
