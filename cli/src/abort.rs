@@ -13,7 +13,7 @@ use shifter::Error;
 use crate::args::{AbortArgs, OutputFormat};
 use crate::deploy::EXIT_INVALID;
 use crate::follow::last_rollout_state;
-use crate::machine::StatusTarget;
+use crate::status::StatusTarget;
 use crate::stepfunctions::{events_after, ApiError, ExecutionApi, SfnApi};
 
 /// The cause StopExecution records for `shifter abort`.
