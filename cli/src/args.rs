@@ -36,7 +36,11 @@ pub enum Command {
     /// Stop a state-machine rollout and return its alias to the version it served before.
     ///
     /// StopExecution skips the state machine's own rollback, so this command rolls the alias back itself.
-    /// Exit codes: 0 the alias serves the old version alone, 1 otherwise, 2 invalid argument.
+    /// An execution that already ended FAILED, ABORTED or TIMED_OUT is rolled back too (a RollbackFailed
+    /// end, or an error no Catch saw, can leave the alias weighted); a SUCCEEDED one is refused. The alias
+    /// is rolled back only while it routes to this rollout's versions alone.
+    /// Exit codes: 0 the alias serves the old version alone, 1 error (or SUCCEEDED), 2 invalid argument,
+    /// 3 the alias was changed by someone else and is left alone.
     Abort(AbortArgs),
 }
 

@@ -1,21 +1,12 @@
-use std::time::Duration;
-
 use serde_json::json;
 use shifter::driver::Outcome;
+use shifter::fake::FakeClock;
 
 use super::*;
 use crate::test_support::{state, FakeApi, History, Recorder, ARN};
 
-fn fast() -> Polling {
-    Polling {
-        interval: Duration::from_millis(1),
-        max_interval: Duration::from_millis(2),
-        max_errors: 3,
-    }
-}
-
 /// Prepare → canary 10% → bake → 100% → promoted.
-fn promoted_history() -> History {
+pub(crate) fn promoted_history() -> History {
     let mut h = History::prepared();
     let healthy = json!({"verdict": {"healthy": true, "failing": [], "missing": []}});
     let mut baking = healthy.clone();
@@ -34,7 +25,15 @@ fn promoted_history() -> History {
 async fn run(history: History) -> (Ended, Vec<String>) {
     let api = FakeApi::new(history.0);
     let mut rec = Recorder::default();
-    let ended = follow(&api, ARN, &mut rec, fast()).await.unwrap();
+    let ended = follow(
+        &api,
+        ARN,
+        &mut rec,
+        Polling::default(),
+        &FakeClock::default(),
+    )
+    .await
+    .unwrap();
     (ended, rec.0)
 }
 
@@ -68,39 +67,6 @@ async fn a_promoted_execution_reports_every_step_and_exits_0() {
     assert!(seen.contains(&"Checked:true".to_string()));
     // An unconfigured hook reports nothing.
     assert!(!seen.iter().any(|s| s.starts_with("Hook")));
-}
-
-#[tokio::test]
-async fn the_history_is_read_in_pages_across_polls_and_throttling_is_waited_out() {
-    let mut api = FakeApi::new(promoted_history().0);
-    api.page_size = 2;
-    api.per_poll = 3;
-    api.fail_first = 2;
-    let mut rec = Recorder::default();
-    let ended = follow(&api, ARN, &mut rec, fast()).await.unwrap();
-    assert_eq!(ended.exit_code, 0);
-    let started = rec
-        .0
-        .iter()
-        .filter(|s| s.starts_with("RolloutStarted"))
-        .count();
-    let shifted = rec
-        .0
-        .iter()
-        .filter(|s| s.starts_with("TrafficShifted"))
-        .count();
-    assert_eq!((started, shifted), (1, 2), "each event once: {:?}", rec.0);
-    assert!(api.history_calls() > 5);
-}
-
-#[tokio::test]
-async fn an_unreadable_history_gives_up_after_max_errors() {
-    let mut api = FakeApi::new(promoted_history().0);
-    api.fail_first = 100;
-    let mut rec = Recorder::default();
-    let err = follow(&api, ARN, &mut rec, fast()).await.unwrap_err();
-    assert!(err.is_retryable());
-    assert_eq!(api.history_calls(), 3);
 }
 
 #[tokio::test]
@@ -330,4 +296,24 @@ fn a_bake_counts_down_from_the_wait_states_entry() {
         assert!(t.on_event(e, &mut rec).is_none());
     }
     assert_eq!(rec.0.last().unwrap(), "Baking:200/300");
+}
+
+#[tokio::test]
+async fn a_rollback_that_left_someone_elses_change_alone_exits_3_not_rollback_failed() {
+    let mut h = History::prepared();
+    let left = json!({"reason": "alarm(s) firing: orders-errors; someone else changed the alias: it routes v3 100%, which this rollout did not set; left alone",
+        "endError": "AliasChanged", "leftAlone": {"functionVersion": "3"}});
+    h.exited("Rollback", state(1, 1000, left)).ended(
+        "ExecutionFailed",
+        Some("AliasChanged"),
+        Some("left alone"),
+    );
+    let (ended, seen) = run(h).await;
+    assert_eq!(ended.exit_code, 3);
+    let Outcome::LeftAlone { found, reason, .. } = &ended.outcome else {
+        panic!("{:?}", ended.outcome)
+    };
+    assert_eq!(found, &shifter::domain::Routing::single("3"));
+    assert!(reason.contains("left alone"), "{reason}");
+    assert_eq!(seen.last().unwrap(), "RolloutFailed:10");
 }

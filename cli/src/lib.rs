@@ -3,11 +3,12 @@
 //!
 //! - `args`: the command line; `request`: flags and a request file to a validated rollout spec.
 //! - `deploy`: the mode-independent deploy flow; `local`: the `--local` mode (the `LocalDriver`);
-//!   `machine`: the state-machine mode (start and follow an execution) and `status`/`abort`, over
+//!   `machine`: the state-machine mode (start and follow an execution); `status` and `abort`; all over
 //!   `stepfunctions` (the `ExecutionApi` seam) and `follow` (history → progress and outcome).
 //! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
 //! - `plan_cmd`: `shifter plan`; `logging`: tracing to stderr; `fmt`: durations.
 
+pub mod abort;
 pub mod args;
 pub mod deploy;
 pub mod fmt;
@@ -18,6 +19,7 @@ pub mod machine;
 pub mod plan_cmd;
 pub mod render;
 pub mod request;
+pub mod status;
 pub mod stepfunctions;
 #[cfg(test)]
 pub mod test_support;

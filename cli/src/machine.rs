@@ -1,31 +1,21 @@
-//! The state-machine mode and the commands around its executions:
-//!
-//! - `shifter deploy` (without `--local`): StartExecution (input: the request; name: the rollout id), then
-//!   follow the execution (`follow`) with the same display and exit codes as `--local`; `--no-wait` prints
-//!   the execution ARN and returns.
-//! - `shifter status ARN|function:alias`: an execution's status and where its rollout is, or an alias's
-//!   routing.
-//! - `shifter abort ARN`: StopExecution, then roll the alias back from this process (StopExecution does not
-//!   run the state machine's Catch, so nothing else would).
+//! The state-machine mode of `shifter deploy` (without `--local`): StartExecution (input: the request; name:
+//! the rollout id), then follow the execution (`follow`) with the same display and exit codes as `--local`;
+//! `--no-wait` prints the execution ARN and returns. `shifter status` lives in `status`, `shifter abort` in
+//! `abort`.
 
 use std::io::Write;
 
-use serde_json::{json, Value};
-use shifter::aws::AwsPorts;
-use shifter::domain::{percent, AliasState};
-use shifter::ports::AliasRouter;
-use shifter::state::RolloutState;
-use shifter::usecase;
+use serde_json::json;
+use shifter::driver::Outcome;
+use shifter::ports::Clock;
+use shifter::time::SystemClock;
 
-use crate::args::{AbortArgs, DeployArgs, OutputFormat, StatusArgs};
+use crate::args::{DeployArgs, OutputFormat};
 use crate::deploy::{Deployment, EXIT_INVALID};
-use crate::follow::{follow, last_rollout_state, Polling};
+use crate::follow::{follow, Polling};
 use crate::render::Renderer;
 use crate::request::build_request;
-use crate::stepfunctions::{events_after, ApiError, Event, ExecutionApi, ExecutionInfo, SfnApi};
-
-/// The cause StopExecution records for `shifter abort`.
-pub const ABORT_CAUSE: &str = "aborted by shifter abort";
+use crate::stepfunctions::{ApiError, ExecutionApi, SfnApi};
 
 /// Exit code when following was interrupted (SIGINT); the execution goes on.
 pub const EXIT_INTERRUPTED: i32 = 130;
@@ -59,7 +49,7 @@ pub async fn run(
         return 0;
     }
     tokio::select! {
-        code = follow_to_end(&api, &execution_arn, render, Polling::default(), &mut err) => code,
+        code = follow_to_end(&api, &execution_arn, render, Polling::default(), &SystemClock, &mut err) => code,
         _ = tokio::signal::ctrl_c() => {
             let _ = writeln!(err, "\nstopped following {execution_arn}: the rollout goes on in the state machine\nhint: `shifter status {execution_arn}` shows it; `shifter abort {execution_arn}` stops it and rolls back");
             EXIT_INTERRUPTED
@@ -116,16 +106,51 @@ impl Start<'_> {
             .await
         {
             Ok(arn) => Ok(arn),
-            Err(e) => Err(start_error(&e, self.state_machine_arn, self.rollout_id)),
+            Err(e) if e.code.as_deref() == Some("ExecutionAlreadyExists") => {
+                Err((EXIT_INVALID, self.already_exists(api, &e).await))
+            }
+            Err(e) => Err(start_error(&e, self.state_machine_arn)),
+        }
+    }
+
+    /// StartExecution answers ExecutionAlreadyExists both for a running execution of that name started with
+    /// another input (the same input would have returned it, as StartExecution is idempotent then) and for
+    /// any finished one, since a name cannot be reused for 90 days: DescribeExecution says which.
+    async fn already_exists<A: ExecutionApi>(&self, api: &A, e: &ApiError) -> String {
+        let id = self.rollout_id;
+        let Some(arn) = execution_arn(self.state_machine_arn, id) else {
+            return format!("error: the state machine already has an execution named {id}, still running (started with another request) or already ended: {e}\nhint: nothing was started; give another --rollout-id (names cannot be reused for 90 days)");
+        };
+        match api.describe(&arn).await {
+            Ok(info) if info.is_running() || info.status == "PENDING_REDRIVE" => {
+                let redrive = if info.is_running() { "" } else { " (PENDING_REDRIVE)" };
+                format!("error: an execution named {id} is already running{redrive}, started with another request: {arn}\nhint: nothing was started; `shifter status {arn}` shows where it is, `shifter abort {arn}` stops it and rolls back; or give another --rollout-id")
+            }
+            Ok(info) => {
+                let how = match &info.error {
+                    Some(error) => format!("{} ({error})", info.status),
+                    None => info.status.clone(),
+                };
+                format!("error: the rollout id {id} was already used: execution {arn} ended {how}, and execution names cannot be reused for 90 days\nhint: nothing was started; give another --rollout-id; `shifter status {arn}` shows how it ended")
+            }
+            Err(describe) => format!(
+                "error: the state machine already has an execution named {id}, still running (started with another request) or already ended: {e} (and DescribeExecution failed: {describe})\nhint: nothing was started; `shifter status {arn}` shows it; to start a rollout, give another --rollout-id (names cannot be reused for 90 days)"
+            ),
         }
     }
 }
 
-fn start_error(e: &ApiError, state_machine_arn: &str, rollout_id: &str) -> (i32, String) {
+/// The ARN of the execution named `name` of a state machine: `arn:…:execution:<state machine>:<name>`.
+/// A version- or alias-qualified state machine ARN (`…:stateMachine:<name>:<qualifier>`) names the same
+/// executions, so the qualifier is dropped.
+pub fn execution_arn(state_machine_arn: &str, name: &str) -> Option<String> {
+    let (prefix, rest) = state_machine_arn.split_once(":stateMachine:")?;
+    let machine = rest.split(':').next().filter(|m| !m.is_empty())?;
+    Some(format!("{prefix}:execution:{machine}:{name}"))
+}
+
+fn start_error(e: &ApiError, state_machine_arn: &str) -> (i32, String) {
     let code = e.code.as_deref().unwrap_or_default();
-    if code == "ExecutionAlreadyExists" {
-        return (EXIT_INVALID, format!("error: the state machine already has an execution named {rollout_id} with another input: {e}\nhint: nothing was started; give another --rollout-id (names cannot be reused for 90 days)"));
-    }
     if e.is_not_found() || code.contains("InvalidArn") || code.contains("Validation") {
         return (EXIT_INVALID, format!("error: cannot start an execution of {state_machine_arn}: {e}\nhint: nothing was started; check --state-machine-arn (or SHIFTER_STATE_MACHINE_ARN) and the account and region in use"));
     }
@@ -141,432 +166,32 @@ pub async fn follow_to_end<A: ExecutionApi>(
     execution_arn: &str,
     render: &mut Renderer,
     polling: Polling,
+    clock: &impl Clock,
     err: &mut dyn Write,
 ) -> i32 {
-    match follow(api, execution_arn, render, polling).await {
+    match follow(api, execution_arn, render, polling, clock).await {
         Ok(ended) => {
             render.finish(&ended.outcome, ended.elapsed);
             if ended.status != "SUCCEEDED" {
                 let _ = writeln!(err, "execution {execution_arn}: {}", ended.status);
             }
+            if matches!(
+                ended.outcome,
+                Outcome::Failed {
+                    alias_restored: false,
+                    ..
+                }
+            ) {
+                let _ = writeln!(err, "hint: `shifter abort {execution_arn}` returns the alias to its old version if it still routes only to this rollout's versions");
+            }
             ended.exit_code
         }
         Err(e) => {
-            let _ = writeln!(err, "error: lost track of {execution_arn}: {e}\nhint: the rollout may go on in the state machine: `shifter status {execution_arn}` shows it");
+            // Only a not-found error gets here: throttling and other read errors are waited out.
+            let _ = writeln!(err, "error: execution {execution_arn} cannot be found: {e}\nhint: check the account and region in use (AWS_PROFILE, AWS_REGION); if the execution exists, `shifter status {execution_arn}` shows it");
             1
         }
     }
-}
-
-/// Where an execution is: what DescribeExecution and the history say.
-#[derive(Debug, Clone)]
-pub struct ExecutionSummary {
-    pub info: ExecutionInfo,
-    pub state: Option<RolloutState>,
-    /// The state the execution is in (the last one entered), while it runs.
-    pub current_state: Option<String>,
-    pub last_event: Option<Event>,
-}
-
-impl ExecutionSummary {
-    pub async fn load<A: ExecutionApi>(api: &A, execution_arn: &str) -> Result<Self, ApiError> {
-        let info = api.describe(execution_arn).await?;
-        let events = events_after(api, execution_arn, 0).await?;
-        Ok(Self::from_parts(info, &events))
-    }
-
-    pub fn from_parts(info: ExecutionInfo, events: &[Event]) -> Self {
-        let current_state = events
-            .iter()
-            .rev()
-            .find(|e| e.is_state_entered())
-            .and_then(|e| e.state_name.clone());
-        ExecutionSummary {
-            info,
-            state: last_rollout_state(events),
-            current_state,
-            last_event: events.last().cloned(),
-        }
-    }
-
-    pub fn to_json(&self) -> Value {
-        let mut v = json!({
-            "executionArn": self.info.execution_arn,
-            "name": self.info.name,
-            "stateMachineArn": self.info.state_machine_arn,
-            "status": self.info.status,
-            "error": self.info.error,
-            "cause": self.info.cause,
-            "currentState": self.current_state,
-            "lastEvent": self.last_event.as_ref().map(|e| json!({
-                "id": e.id, "type": e.kind, "state": e.state_name,
-            })),
-        });
-        if let Some(s) = &self.state {
-            let r = &s.rollout;
-            v["rollout"] = json!({
-                "rolloutId": r.rollout_id,
-                "functionName": r.function_name,
-                "alias": r.alias,
-                "currentVersion": r.current_version,
-                "targetVersion": r.target_version,
-                "strategy": r.strategy,
-                "stepsDone": r.steps_done,
-                "stepCount": r.plan.steps.len(),
-                "weightPercent": f64::from(r.weight_bps) / 100.0,
-                "waitSeconds": s.wait_seconds,
-                "reason": s.reason,
-            });
-        }
-        v
-    }
-
-    pub fn to_text(&self) -> String {
-        let i = &self.info;
-        let mut lines = vec![
-            format!("execution {}", i.execution_arn),
-            format!("  status {}", i.status),
-        ];
-        if let Some(s) = &self.state {
-            let r = &s.rollout;
-            lines.push(format!(
-                "  rollout {}: {}:{} version {} → {} ({})",
-                r.rollout_id,
-                r.function_name,
-                r.alias,
-                r.current_version,
-                r.target_version,
-                r.strategy
-            ));
-            lines.push(format!(
-                "  step {}/{}: {} of traffic on version {}",
-                r.steps_done,
-                r.plan.steps.len(),
-                percent(r.weight_bps),
-                r.target_version
-            ));
-            if let Some(reason) = &s.reason {
-                lines.push(format!("  reason: {reason}"));
-            }
-        } else {
-            lines.push("  no rollout state yet (Prepare has not finished)".into());
-        }
-        if i.is_running() {
-            if let Some(state) = &self.current_state {
-                lines.push(format!("  current state: {state}"));
-            }
-        }
-        if let Some(e) = &self.last_event {
-            let state = e
-                .state_name
-                .as_deref()
-                .map(|s| format!(" ({s})"))
-                .unwrap_or_default();
-            lines.push(format!("  last event: #{} {}{state}", e.id, e.kind));
-        }
-        if let Some(error) = &i.error {
-            let cause = crate::follow::cause_message(error, i.cause.as_deref());
-            lines.push(format!("  error: {error}: {cause}"));
-        }
-        lines.join("\n")
-    }
-}
-
-/// What `status` was asked about.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StatusTarget {
-    Execution(String),
-    Alias { function: String, alias: String },
-}
-
-impl StatusTarget {
-    pub fn parse(text: &str) -> Result<StatusTarget, String> {
-        let text = text.trim();
-        if text.starts_with("arn:") && text.contains(":states:") {
-            if text.contains(":execution:") {
-                return Ok(StatusTarget::Execution(text.to_string()));
-            }
-            return Err(format!(
-                "{text} is not an execution ARN (arn:aws:states:…:execution:…)"
-            ));
-        }
-        match text.rsplit_once(':') {
-            Some((function, alias)) if !function.is_empty() && !alias.is_empty() => {
-                Ok(StatusTarget::Alias {
-                    function: function.to_string(),
-                    alias: alias.to_string(),
-                })
-            }
-            _ => Err(format!(
-                "{text:?} is neither an execution ARN nor function:alias"
-            )),
-        }
-    }
-}
-
-/// An alias's routing, for `status function:alias`.
-pub fn alias_text(function: &str, alias: &str, a: &AliasState) -> String {
-    let routing = &a.routing;
-    match &routing.additional {
-        None => format!(
-            "{function}:{alias} → version {} (all traffic)\n  not weighted: no rollout owns it",
-            routing.function_version
-        ),
-        Some(extra) => format!(
-            "{function}:{alias} → version {} {} + version {} {}\n  weighted: a rollout owns it (or was stopped midway: `shifter abort` on its execution rolls it back)",
-            routing.function_version,
-            percent(10_000 - extra.weight_bps),
-            extra.version,
-            percent(extra.weight_bps)
-        ),
-    }
-}
-
-pub fn alias_json(function: &str, alias: &str, a: &AliasState) -> Value {
-    json!({
-        "functionName": function,
-        "alias": alias,
-        "functionVersion": a.routing.function_version,
-        "additionalVersion": a.routing.additional.as_ref().map(|x| json!({
-            "version": x.version, "weightPercent": f64::from(x.weight_bps) / 100.0,
-        })),
-        "weighted": a.routing.is_weighted(),
-        "revisionId": a.revision_id,
-    })
-}
-
-/// `shifter status`, over the AWS SDK.
-pub async fn status(args: &StatusArgs) -> i32 {
-    let mut out = std::io::stdout();
-    let mut err = std::io::stderr();
-    match StatusTarget::parse(&args.target) {
-        Err(message) => {
-            let _ = writeln!(err, "error: {message}");
-            EXIT_INVALID
-        }
-        Ok(StatusTarget::Execution(arn)) => {
-            let api = SfnApi::from_env().await;
-            status_execution(&api, &arn, args.output, &mut out, &mut err).await
-        }
-        Ok(StatusTarget::Alias { function, alias }) => {
-            let ports = AwsPorts::from_env().await;
-            status_alias(&ports, &function, &alias, args.output, &mut out, &mut err).await
-        }
-    }
-}
-
-pub async fn status_execution<A: ExecutionApi>(
-    api: &A,
-    arn: &str,
-    format: OutputFormat,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    match ExecutionSummary::load(api, arn).await {
-        Ok(summary) => {
-            let text = match format {
-                OutputFormat::Text => summary.to_text(),
-                OutputFormat::Json => summary.to_json().to_string(),
-            };
-            let _ = writeln!(out, "{text}");
-            0
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            if e.is_not_found() {
-                EXIT_INVALID
-            } else {
-                1
-            }
-        }
-    }
-}
-
-pub async fn status_alias<R: AliasRouter>(
-    router: &R,
-    function: &str,
-    alias: &str,
-    format: OutputFormat,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    match router.read_alias(function, alias).await {
-        Ok(a) => {
-            let text = match format {
-                OutputFormat::Text => alias_text(function, alias, &a),
-                OutputFormat::Json => alias_json(function, alias, &a).to_string(),
-            };
-            let _ = writeln!(out, "{text}");
-            0
-        }
-        Err(e) => {
-            let _ = writeln!(err, "{}", crate::render::error_line(&e));
-            if e.is_invalid_input() {
-                EXIT_INVALID
-            } else {
-                1
-            }
-        }
-    }
-}
-
-/// `shifter abort`, over the AWS SDK.
-pub async fn abort(args: &AbortArgs) -> i32 {
-    let mut out = std::io::stdout();
-    let mut err = std::io::stderr();
-    if let Err(message) = match StatusTarget::parse(&args.execution_arn) {
-        Ok(StatusTarget::Execution(_)) => Ok(()),
-        Ok(_) => Err(format!("{} is not an execution ARN", args.execution_arn)),
-        Err(m) => Err(m),
-    } {
-        let _ = writeln!(err, "error: {message}");
-        return EXIT_INVALID;
-    }
-    let api = SfnApi::from_env().await;
-    let ports = AwsPorts::from_env().await;
-    abort_with(
-        &api,
-        &ports,
-        args.execution_arn.trim(),
-        args.output,
-        &mut out,
-        &mut err,
-    )
-    .await
-}
-
-/// What `abort` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Aborted {
-    pub status_before: String,
-    pub stopped: bool,
-    pub rollout: Option<(String, String, String)>,
-    pub restored: bool,
-    pub changed: bool,
-    pub error: Option<String>,
-}
-
-/// Stops the execution if it runs, then rolls its rollout back (idempotent; an alias someone else has since
-/// changed is left alone). An execution that already SUCCEEDED or FAILED is left alone: the state machine
-/// finished it (and rolled back itself when it failed).
-pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
-    api: &A,
-    router: &R,
-    arn: &str,
-    format: OutputFormat,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
-    let fail = |err: &mut dyn Write, e: &ApiError| {
-        let _ = writeln!(err, "error: {e}");
-        if e.is_not_found() {
-            EXIT_INVALID
-        } else {
-            1
-        }
-    };
-    let info = match api.describe(arn).await {
-        Ok(i) => i,
-        Err(e) => return fail(err, &e),
-    };
-    if matches!(info.status.as_str(), "SUCCEEDED" | "FAILED") {
-        let _ = writeln!(err, "error: execution {arn} already ended ({}): nothing to abort\nhint: `shifter status {arn}` shows how it ended", info.status);
-        return 1;
-    }
-    let mut stopped = false;
-    if info.is_running() {
-        if let Err(e) = api.stop(arn, ABORT_CAUSE).await {
-            return fail(err, &e);
-        }
-        stopped = true;
-    }
-    // Read the history after the stop: no state comes after it.
-    let events = match events_after(api, arn, 0).await {
-        Ok(e) => e,
-        Err(e) => return fail(err, &e),
-    };
-    let mut result = Aborted {
-        status_before: info.status.clone(),
-        stopped,
-        rollout: None,
-        restored: false,
-        changed: false,
-        error: None,
-    };
-    let state = last_rollout_state(&events);
-    let code = match &state {
-        None => {
-            // Prepare never finished: it changes no alias, so there is nothing to undo.
-            result.restored = true;
-            0
-        }
-        Some(state) => {
-            let r = &state.rollout;
-            result.rollout = Some((
-                r.function_name.clone(),
-                r.alias.clone(),
-                r.current_version.clone(),
-            ));
-            // The execution may have died mid-write (its last state does not show it): count the plan's next
-            // routing as the rollout's too.
-            match usecase::rollback(router, r, true).await {
-                Ok(outcome) if !outcome.restored() => {
-                    result.error = Some(usecase::left_alone_message(&outcome));
-                    3
-                }
-                Ok(outcome) => {
-                    result.restored = true;
-                    result.changed = outcome.action == usecase::RollbackAction::Restored;
-                    0
-                }
-                Err(e) => {
-                    result.error = Some(e.to_string());
-                    1
-                }
-            }
-        }
-    };
-    let text = match format {
-        OutputFormat::Json => json!({
-            "executionArn": arn,
-            "statusBefore": result.status_before,
-            "stopped": result.stopped,
-            "functionName": result.rollout.as_ref().map(|r| &r.0),
-            "alias": result.rollout.as_ref().map(|r| &r.1),
-            "restoredVersion": result.rollout.as_ref().filter(|_| result.restored).map(|r| &r.2),
-            "aliasRestored": result.restored,
-            "aliasChanged": result.changed,
-            "error": result.error,
-        })
-        .to_string(),
-        OutputFormat::Text => {
-            let mut lines = vec![if stopped {
-                format!("stopped {arn}")
-            } else {
-                format!("{arn} was already {}", info.status)
-            }];
-            match (&result.rollout, &result.error) {
-                (None, _) => lines.push(
-                    "  the rollout had not started shifting traffic: nothing to roll back".into(),
-                ),
-                (Some((f, a, v)), None) if result.changed => {
-                    lines.push(format!("  rolled back {f}:{a} to version {v}"))
-                }
-                (Some((f, a, v)), None) => {
-                    lines.push(format!("  {f}:{a} already served version {v} alone"))
-                }
-                (Some((f, a, _)), Some(e)) => {
-                    let _ = writeln!(
-                        err,
-                        "error: rolling {f}:{a} back failed: {e}\nhint: check the alias (`shifter status {f}:{a}`) and fix it by hand"
-                    );
-                }
-            }
-            lines.join("\n")
-        }
-    };
-    let _ = writeln!(out, "{text}");
-    code
 }
 
 #[cfg(test)]

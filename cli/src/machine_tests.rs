@@ -1,13 +1,11 @@
 use clap::Parser;
 use serde_json::json;
-use shifter::domain::Routing;
-use shifter::fake::FakeAws;
 
 use super::*;
 use crate::args::{Cli, Command};
 use crate::deploy::{Mode, NO_STATE_MACHINE_ARN, NO_WAIT_NEEDS_STATE_MACHINE};
 use crate::render::Captured;
-use crate::test_support::{state, FakeApi, History, ARN};
+use crate::test_support::{state, weighted_history, FakeApi, ARN};
 
 const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:shifter";
 
@@ -107,208 +105,119 @@ async fn start_names_the_execution_after_the_rollout_and_prints_its_arn() {
     assert!(err.text().contains("nothing was started"), "{}", err.text());
 }
 
-fn weighted_history() -> History {
-    let mut h = History::prepared();
-    h.exited("Advance", state(1, 1000, json!({"waitSeconds": 300})))
-        .entered(
-            "WaitStateEntered",
-            "Bake",
-            state(1, 1000, json!({"waitSeconds": 300})),
+/// Starts `r-1` on a state machine that answers ExecutionAlreadyExists: (exit code, stderr).
+async fn start_existing(api: &FakeApi, state_machine_arn: &str) -> (i32, String) {
+    let (out, err) = (Captured::default(), Captured::default());
+    let start = Start {
+        state_machine_arn,
+        rollout_id: "r-1",
+        input: "{}",
+        format: OutputFormat::Text,
+    };
+    let code = start
+        .run(api, true, &mut out.sink(), &mut err.sink())
+        .await
+        .unwrap_err();
+    assert_eq!(out.text(), "", "nothing started, nothing on stdout");
+    (code, err.text())
+}
+
+fn already_exists(status: &str) -> FakeApi {
+    let mut api = FakeApi::new(vec![]);
+    api.start_error = Some(ApiError::new(
+        Some("ExecutionAlreadyExists"),
+        "StartExecution: Execution Already Exists: 'r-1'",
+    ));
+    api.status = status.into();
+    api
+}
+
+#[tokio::test]
+async fn an_existing_running_execution_is_named_with_how_to_see_it() {
+    let api = already_exists("RUNNING");
+    let (code, err) = start_existing(&api, SM).await;
+    assert_eq!(code, 2);
+    assert_eq!(api.describes(), [ARN]);
+    assert!(err.contains("is already running"), "{err}");
+    assert!(err.contains(&format!("shifter status {ARN}")), "{err}");
+    assert!(err.contains("nothing was started"), "{err}");
+}
+
+#[tokio::test]
+async fn a_finished_execution_with_the_same_name_says_how_it_ended() {
+    for status in ["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] {
+        let api = already_exists(status);
+        // A version- or alias-qualified state machine ARN names the same executions.
+        let (code, err) = start_existing(&api, &format!("{SM}:prod")).await;
+        assert_eq!(code, 2, "{status}");
+        assert_eq!(api.describes(), [ARN], "{status}");
+        assert!(err.contains(&format!("ended {status}")), "{err}");
+        assert!(
+            err.contains("90 days") && err.contains("--rollout-id"),
+            "{err}"
         );
-    h
-}
-
-fn aws_with_alias(routing: Routing) -> FakeAws {
-    let aws = FakeAws::new();
-    aws.add_function("orders");
-    aws.publish("orders", "code-1");
-    aws.publish("orders", "code-2");
-    aws.add_alias("orders", "live", routing);
-    aws
+        assert!(!err.contains("another input"), "{err}");
+    }
 }
 
 #[tokio::test]
-async fn abort_stops_the_execution_then_rolls_the_alias_back() {
-    let api = FakeApi::new(weighted_history().0);
-    let aws = aws_with_alias(Routing::split("1", "2", 1000));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
-        &api,
-        &aws,
-        ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_eq!(code, 0, "{}", err.text());
-    assert_eq!(api.stops(), [(ARN.to_string(), ABORT_CAUSE.to_string())]);
-    assert_eq!(aws.alias("orders", "live").routing, Routing::single("1"));
-    assert!(
-        out.text().contains("rolled back orders:live to version 1"),
-        "{}",
-        out.text()
-    );
+async fn an_existing_execution_that_cannot_be_described_covers_both_cases() {
+    let mut api = already_exists("RUNNING");
+    api.describe_error = Some(ApiError::new(
+        Some("AccessDeniedException"),
+        "DescribeExecution: not authorized",
+    ));
+    let (code, err) = start_existing(&api, SM).await;
+    assert_eq!(code, 2);
+    assert!(!err.contains("another input"), "{err}");
+    assert!(err.contains("running") && err.contains("ended"), "{err}");
+    assert!(err.contains("--rollout-id"), "{err}");
+    assert!(err.contains(&format!("shifter status {ARN}")), "{err}");
 }
 
-#[tokio::test]
-async fn abort_leaves_an_alias_someone_else_changed_and_exits_3() {
-    let api = FakeApi::new(weighted_history().0);
-    let aws = aws_with_alias(Routing::single("1"));
-    aws.publish("orders", "code-3");
-    aws.force_alias("orders", "live", Routing::split("1", "3", 5000));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
-        &api,
-        &aws,
-        ARN,
-        OutputFormat::Json,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_eq!(code, 3, "left alone is a conflict, not a failure");
-    let doc: serde_json::Value = serde_json::from_str(out.text().trim()).unwrap();
-    assert_eq!(doc["aliasRestored"], false);
+#[test]
+fn an_execution_arn_is_derived_from_the_state_machine_arn() {
+    assert_eq!(execution_arn(SM, "r-1").as_deref(), Some(ARN));
     assert_eq!(
-        aws.alias("orders", "live").routing,
-        Routing::split("1", "3", 5000)
+        execution_arn(&format!("{SM}:7"), "r-1").as_deref(),
+        Some(ARN)
+    );
+    assert_eq!(
+        execution_arn("arn:aws:lambda:us-east-1:1:function:f", "r-1"),
+        None
     );
 }
 
 #[tokio::test]
-async fn abort_refuses_an_execution_that_already_ended() {
-    let mut api = FakeApi::new(weighted_history().0);
-    api.status = "SUCCEEDED".into();
-    let aws = aws_with_alias(Routing::single("2"));
+async fn a_failed_rollback_followed_to_its_end_points_at_abort() {
+    let mut h = weighted_history();
+    h.entered(
+        "TaskStateEntered",
+        "NotifyRollbackFailed",
+        state(
+            1,
+            1000,
+            json!({"rollbackError": {"Error": "Lambda.Unknown", "Cause": "boom"}}),
+        ),
+    )
+    .ended("ExecutionFailed", Some("RollbackFailed"), Some("x"));
+    let api = FakeApi::new(h.0);
     let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
+    let mut render = Renderer::new(OutputFormat::Text, out.sink(), err.sink(), false);
+    let clock = shifter::fake::FakeClock::default();
+    let code = follow_to_end(
         &api,
-        &aws,
         ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
+        &mut render,
+        Polling::default(),
+        &clock,
         &mut err.sink(),
     )
     .await;
     assert_eq!(code, 1);
-    assert!(api.stops().is_empty());
-    assert_eq!(aws.alias("orders", "live").routing, Routing::single("2"));
-    assert!(err.text().contains("nothing to abort"));
-}
-
-#[tokio::test]
-async fn abort_before_prepare_finished_only_stops() {
-    let mut h = History::new();
-    h.push(
-        "TaskStateEntered",
-        Some("Prepare"),
-        Some(json!({"functionName": "orders"}).to_string()),
-    );
-    let api = FakeApi::new(h.0);
-    let aws = aws_with_alias(Routing::single("1"));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
-        &api,
-        &aws,
-        ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_eq!(code, 0);
-    assert_eq!(api.stops().len(), 1);
-    assert!(out.text().contains("nothing to roll back"));
-}
-
-#[tokio::test]
-async fn status_summarizes_a_running_execution() {
-    let api = FakeApi::new(weighted_history().0);
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = status_execution(
-        &api,
-        ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_eq!(code, 0);
-    let text = out.text();
-    assert!(text.contains("status RUNNING"), "{text}");
     assert!(
-        text.contains("step 1/2: 10% of traffic on version 2"),
-        "{text}"
-    );
-    assert!(text.contains("current state: Bake"), "{text}");
-    let out = Captured::default();
-    status_execution(
-        &api,
-        ARN,
-        OutputFormat::Json,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    let doc: serde_json::Value = serde_json::from_str(out.text().trim()).unwrap();
-    assert_eq!(doc["rollout"]["weightPercent"], 10.0);
-    assert_eq!(doc["currentState"], "Bake");
-    assert_eq!(doc["lastEvent"]["type"], "WaitStateEntered");
-}
-
-#[tokio::test]
-async fn status_of_an_alias_says_whether_a_rollout_owns_it() {
-    let aws = aws_with_alias(Routing::split("1", "2", 2500));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = status_alias(
-        &aws,
-        "orders",
-        "live",
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_eq!(code, 0);
-    assert!(
-        out.text().contains("weighted: a rollout owns it"),
+        err.text().contains(&format!("hint: `shifter abort {ARN}`")),
         "{}",
-        out.text()
+        err.text()
     );
-    let out = Captured::default();
-    let code = status_alias(
-        &aws,
-        "orders",
-        "nope",
-        OutputFormat::Json,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_ne!(code, 0);
-}
-
-#[test]
-fn status_targets_parse() {
-    assert_eq!(
-        StatusTarget::parse(ARN),
-        Ok(StatusTarget::Execution(ARN.into()))
-    );
-    assert_eq!(
-        StatusTarget::parse("orders:live"),
-        Ok(StatusTarget::Alias {
-            function: "orders".into(),
-            alias: "live".into()
-        })
-    );
-    assert_eq!(
-        StatusTarget::parse("arn:aws:lambda:us-east-1:123456789012:function:orders:live"),
-        Ok(StatusTarget::Alias {
-            function: "arn:aws:lambda:us-east-1:123456789012:function:orders".into(),
-            alias: "live".into()
-        })
-    );
-    assert!(StatusTarget::parse(SM).is_err());
-    assert!(StatusTarget::parse("orders").is_err());
 }

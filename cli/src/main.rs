@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Parser;
 use shifter_cli::args::{Cli, Command};
 use shifter_cli::render::Renderer;
-use shifter_cli::{deploy, logging, machine, plan_cmd};
+use shifter_cli::{abort, deploy, logging, plan_cmd, status};
 
 fn main() {
     let cli = Cli::parse();
@@ -16,8 +16,8 @@ fn main() {
             let mut render = Renderer::for_terminal(args.output);
             runtime().block_on(deploy::run(args, &mut render))
         }
-        Command::Status(args) => runtime().block_on(machine::status(args)),
-        Command::Abort(args) => runtime().block_on(machine::abort(args)),
+        Command::Status(args) => runtime().block_on(status::status(args)),
+        Command::Abort(args) => runtime().block_on(abort::abort(args)),
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

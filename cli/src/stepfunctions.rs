@@ -86,7 +86,20 @@ impl Event {
     }
 }
 
-/// One page of an execution history, oldest first.
+/// What one GetExecutionHistory call asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryQuery {
+    /// Newest first (`reverseOrder`).
+    pub reverse: bool,
+    /// `maxResults`, 1 to 1000. AWS wants it (and `reverse`) unchanged across the pages of one read.
+    pub max_results: u32,
+    pub next_token: Option<String>,
+}
+
+/// The most events one GetExecutionHistory page may carry.
+pub const MAX_PAGE: u32 = 1000;
+
+/// One page of an execution history, in the order asked for.
 #[derive(Debug, Clone, Default)]
 pub struct HistoryPage {
     pub events: Vec<Event>,
@@ -122,11 +135,11 @@ pub trait ExecutionApi: Send + Sync {
         name: &str,
         input: &str,
     ) -> impl Future<Output = Result<String, ApiError>> + Send;
-    /// One page of GetExecutionHistory, oldest first.
+    /// One page of GetExecutionHistory.
     fn history(
         &self,
         execution_arn: &str,
-        next_token: Option<String>,
+        query: HistoryQuery,
     ) -> impl Future<Output = Result<HistoryPage, ApiError>> + Send;
     fn describe(
         &self,
@@ -139,22 +152,70 @@ pub trait ExecutionApi: Send + Sync {
     ) -> impl Future<Output = Result<(), ApiError>> + Send;
 }
 
-/// The events after `after_id` (every page of them), oldest first.
+/// The events after `after_id` (every page of them), oldest first: the whole history when `after_id` is 0,
+/// as `status` and `abort` read it once. A follower polls with [`events_since`] instead.
 pub async fn events_after<A: ExecutionApi>(
     api: &A,
     execution_arn: &str,
     after_id: i64,
 ) -> Result<Vec<Event>, ApiError> {
     let mut out = Vec::new();
-    let mut token = None;
+    let mut next_token = None;
     loop {
-        let page = api.history(execution_arn, token).await?;
+        let query = HistoryQuery {
+            reverse: false,
+            max_results: MAX_PAGE,
+            next_token,
+        };
+        let page = api.history(execution_arn, query).await?;
         out.extend(page.events.into_iter().filter(|e| e.id > after_id));
         match page.next_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(out),
+            Some(t) if !t.is_empty() => next_token = Some(t),
+            _ => return Ok(sorted(out)),
         }
     }
+}
+
+/// The events after `last_id`, oldest first, read newest first (`reverseOrder`) in pages of `max_results`,
+/// paging only until a page reaches `last_id`: a poll transfers what is new plus at most one page already
+/// seen, where reading oldest first would transfer the whole history on every poll.
+pub async fn events_since<A: ExecutionApi>(
+    api: &A,
+    execution_arn: &str,
+    last_id: i64,
+    max_results: u32,
+) -> Result<Vec<Event>, ApiError> {
+    let mut out = Vec::new();
+    let mut next_token = None;
+    loop {
+        let query = HistoryQuery {
+            reverse: true,
+            max_results,
+            next_token,
+        };
+        let page = api.history(execution_arn, query).await?;
+        // Emulators may ignore reverseOrder (moto's plain backend answers the whole history oldest first, in
+        // one page): a page in ascending order is read to the end like any oldest-first history, and only a
+        // newest-first page that reaches a seen id ends the read early.
+        let ascending = page
+            .events
+            .first()
+            .zip(page.events.last())
+            .is_some_and(|(first, last)| first.id < last.id);
+        let reached = !ascending && page.events.iter().any(|e| e.id <= last_id);
+        out.extend(page.events.into_iter().filter(|e| e.id > last_id));
+        match page.next_token {
+            Some(t) if !reached && !t.is_empty() => next_token = Some(t),
+            _ => return Ok(sorted(out)),
+        }
+    }
+}
+
+/// Oldest first, each event once (event ids number an execution's events from 1, in order).
+fn sorted(mut events: Vec<Event>) -> Vec<Event> {
+    events.sort_by_key(|e| e.id);
+    events.dedup_by_key(|e| e.id);
+    events
 }
 
 /// Step Functions over the AWS SDK.
@@ -247,15 +308,17 @@ impl ExecutionApi for SfnApi {
     async fn history(
         &self,
         execution_arn: &str,
-        next_token: Option<String>,
+        query: HistoryQuery,
     ) -> Result<HistoryPage, ApiError> {
+        let max_results = query.max_results.clamp(1, MAX_PAGE) as i32;
         let out = self
             .client
             .get_execution_history()
             .execution_arn(execution_arn)
-            .max_results(1000)
+            .max_results(max_results)
+            .reverse_order(query.reverse)
             .include_execution_data(true)
-            .set_next_token(next_token)
+            .set_next_token(query.next_token)
             .send()
             .await
             .map_err(|e| sdk_error("GetExecutionHistory", e))?;

@@ -4,11 +4,15 @@
 use std::sync::Mutex;
 
 use serde_json::{json, Value};
+use shifter::domain::Routing;
 use shifter::driver::{Observer, Progress};
+use shifter::fake::FakeAws;
 use shifter::rollout::Rollout;
 use shifter::state::RolloutState;
 
-use crate::stepfunctions::{ApiError, Event, ExecutionApi, ExecutionInfo, HistoryPage};
+use crate::stepfunctions::{
+    ApiError, Event, ExecutionApi, ExecutionInfo, HistoryPage, HistoryQuery,
+};
 
 pub const ARN: &str = "arn:aws:states:us-east-1:123456789012:execution:shifter:r-1";
 
@@ -104,15 +108,23 @@ impl History {
     }
 }
 
-/// A fake Step Functions: reveals `per_poll` more events on each history poll (all of them on describe-time
-/// reads), pages them `page_size` at a time, fails the first `fail_first` history calls with throttling.
+/// A fake Step Functions over one execution's history. Each history read without a token (a poll) reveals
+/// `per_poll` more events; pages are at most `page_size` (and the query's `max_results`) events, newest first
+/// when asked, unless `ignores_reverse` (as moto does: oldest first, `max_results` ignored). History calls
+/// numbered in `fail_calls`, or among the first `fail_first`, fail with `failure` (throttling by default).
+/// It counts how often each event was served.
 pub struct FakeApi {
     pub events: Vec<Event>,
     pub status: String,
     pub page_size: usize,
     pub per_poll: usize,
     pub fail_first: usize,
+    pub fail_calls: Vec<usize>,
+    pub failure: ApiError,
+    pub ignores_reverse: bool,
     pub start_error: Option<ApiError>,
+    /// What DescribeExecution answers instead of an execution with `status`.
+    pub describe_error: Option<ApiError>,
     inner: Mutex<Inner>,
 }
 
@@ -120,8 +132,11 @@ pub struct FakeApi {
 struct Inner {
     visible: usize,
     history_calls: usize,
-    pub stops: Vec<(String, String)>,
-    pub starts: Vec<(String, String, String)>,
+    served: Vec<usize>,
+    queries: Vec<HistoryQuery>,
+    stops: Vec<(String, String)>,
+    starts: Vec<(String, String, String)>,
+    describes: Vec<String>,
 }
 
 impl FakeApi {
@@ -131,8 +146,15 @@ impl FakeApi {
             page_size: 1000,
             per_poll: usize::MAX,
             fail_first: 0,
+            fail_calls: Vec::new(),
+            failure: ApiError::new(Some("ThrottlingException"), "Rate exceeded"),
+            ignores_reverse: false,
             start_error: None,
-            inner: Mutex::new(Inner::default()),
+            describe_error: None,
+            inner: Mutex::new(Inner {
+                served: vec![0; events.len()],
+                ..Inner::default()
+            }),
             events,
         }
     }
@@ -145,8 +167,21 @@ impl FakeApi {
         self.inner.lock().unwrap().starts.clone()
     }
 
+    pub fn describes(&self) -> Vec<String> {
+        self.inner.lock().unwrap().describes.clone()
+    }
+
     pub fn history_calls(&self) -> usize {
         self.inner.lock().unwrap().history_calls
+    }
+
+    pub fn queries(&self) -> Vec<HistoryQuery> {
+        self.inner.lock().unwrap().queries.clone()
+    }
+
+    /// How many times each event was served, by event index.
+    pub fn served(&self) -> Vec<usize> {
+        self.inner.lock().unwrap().served.clone()
     }
 }
 
@@ -163,13 +198,15 @@ impl ExecutionApi for FakeApi {
         Ok(format!("{sm}:{name}").replace(":stateMachine:", ":execution:"))
     }
 
-    async fn history(&self, _arn: &str, token: Option<String>) -> Result<HistoryPage, ApiError> {
+    async fn history(&self, _arn: &str, query: HistoryQuery) -> Result<HistoryPage, ApiError> {
         let mut inner = self.inner.lock().unwrap();
         inner.history_calls += 1;
-        if inner.history_calls <= self.fail_first {
-            return Err(ApiError::new(Some("ThrottlingException"), "Rate exceeded"));
+        inner.queries.push(query.clone());
+        let call = inner.history_calls;
+        if call <= self.fail_first || self.fail_calls.contains(&call) {
+            return Err(self.failure.clone());
         }
-        let from: usize = match token {
+        let from: usize = match &query.next_token {
             Some(t) => t.parse().unwrap(),
             None => {
                 inner.visible = inner
@@ -179,17 +216,36 @@ impl ExecutionApi for FakeApi {
                 0
             }
         };
-        let to = (from + self.page_size).min(inner.visible);
+        let visible = inner.visible;
+        let (reverse, size) = if self.ignores_reverse {
+            (false, self.page_size)
+        } else {
+            let asked = query.max_results.clamp(1, 1000) as usize;
+            (query.reverse, self.page_size.min(asked))
+        };
+        let to = (from + size).min(visible);
+        let indices: Vec<usize> = if reverse {
+            (visible - to..visible - from).rev().collect()
+        } else {
+            (from..to).collect()
+        };
+        for &i in &indices {
+            inner.served[i] += 1;
+        }
         Ok(HistoryPage {
-            events: self.events[from..to].to_vec(),
-            next_token: (to < inner.visible).then(|| to.to_string()),
+            events: indices.iter().map(|&i| self.events[i].clone()).collect(),
+            next_token: (to < visible).then(|| to.to_string()),
         })
     }
 
     async fn describe(&self, arn: &str) -> Result<ExecutionInfo, ApiError> {
+        self.inner.lock().unwrap().describes.push(arn.into());
+        if let Some(e) = &self.describe_error {
+            return Err(e.clone());
+        }
         Ok(ExecutionInfo {
             execution_arn: arn.into(),
-            name: "r-1".into(),
+            name: arn.rsplit(':').next().unwrap_or_default().into(),
             state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:shifter".into(),
             status: self.status.clone(),
             ..ExecutionInfo::default()
@@ -222,4 +278,26 @@ impl Observer for Recorder {
             Progress::NotifyFailed { event, .. } => format!("NotifyFailed:{}", event.as_str()),
         });
     }
+}
+
+/// Prepared, then 10% baking 300 s: a rollout that has weighted the alias.
+pub fn weighted_history() -> History {
+    let mut h = History::prepared();
+    h.exited("Advance", state(1, 1000, json!({"waitSeconds": 300})))
+        .entered(
+            "WaitStateEntered",
+            "Bake",
+            state(1, 1000, json!({"waitSeconds": 300})),
+        );
+    h
+}
+
+/// `orders` with versions 1 and 2, and `orders:live` routing as given.
+pub fn aws_with_alias(routing: Routing) -> FakeAws {
+    let aws = FakeAws::new();
+    aws.add_function("orders");
+    aws.publish("orders", "code-1");
+    aws.publish("orders", "code-2");
+    aws.add_alias("orders", "live", routing);
+    aws
 }

@@ -203,7 +203,11 @@ mod tests {
     #[test]
     fn the_budget_keeps_a_reserve_before_the_deadline() {
         assert_eq!(budget(40_000, 10_000), Duration::from_secs(27));
-        assert_eq!(budget(11_000, 10_000), Duration::ZERO, "less left than the reserve");
+        assert_eq!(
+            budget(11_000, 10_000),
+            Duration::ZERO,
+            "less left than the reserve"
+        );
         // cargo lambda watch's constant deadline: the template's default timeout stands in.
         assert_eq!(
             budget(600_000, 1_764_500_000_000),

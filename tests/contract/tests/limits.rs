@@ -196,6 +196,7 @@ fn largest_state() -> RolloutState {
         steps_done: MAX_STEPS - 1,
         weight_bps: 9_999,
         revision_id: "3b3b9d3c-0f4e-4f3e-9a57-1b8a0e2c6d7f".into(),
+        checked_ms: u64::MAX,
         hooks: spec.hooks,
         alarms: spec.alarms,
         insufficient_data: spec.insufficient_data,
@@ -207,9 +208,10 @@ fn largest_state() -> RolloutState {
         .map(|name| AlarmStatus {
             name: name.clone(),
             state: AlarmState::Alarm,
+            transitioned_ms: Some(u64::MAX),
         })
         .collect();
-    let verdict = judge(&rollout.alarms, &firing, rollout.insufficient_data);
+    let verdict = judge(&rollout.alarms, &firing, &[], rollout.insufficient_data);
     assert_eq!(verdict.failing.len(), MAX_ALARMS);
     let mut state = RolloutState::new(rollout);
     state.wait_seconds = MAX_TOTAL_SECONDS as u32;
@@ -232,6 +234,11 @@ fn largest_state() -> RolloutState {
     state.error = Some(caught.clone());
     state.rollback_error = Some(caught);
     state.end_error = Some("AliasChanged".into());
+    state.left_alone = Some(shifter::domain::Routing::split(
+        "9999999998",
+        "9999999999",
+        9_999,
+    ));
     state
 }
 
