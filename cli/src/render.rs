@@ -179,7 +179,7 @@ pub fn summary(outcome: &Outcome, elapsed: Duration) -> String {
             r.function_name, r.alias, r.current_version
         ),
         Outcome::Failed { rollout: r, error, .. } => format!(
-            "error: {error}; the rollback failed too: {}:{} may still route {} to version {}: fix the alias by hand",
+            "error: {error}; no rollback restored the alias: {}:{} may still route {} to version {}: fix the alias by hand",
             r.function_name,
             r.alias,
             percent(r.weight_bps),

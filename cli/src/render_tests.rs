@@ -198,7 +198,7 @@ fn failures_and_rejections_go_to_stderr_with_a_hint() {
     };
     assert_eq!(
         summary(&failed, Duration::ZERO),
-        "error: transient failure in UpdateAlias: throttled; the rollback failed too: orders:live may still \
+        "error: transient failure in UpdateAlias: throttled; no rollback restored the alias: orders:live may still \
          route 10% to version 7: fix the alias by hand"
     );
 }
