@@ -182,3 +182,21 @@ def failing_function(harness) -> WorkspaceFunction:
         # examples/hook-fail raises a function error only after traffic (before it, it answers status Failed).
         "example-hook-fail": {"phase": "postTraffic", "targetVersion": "1"},
     })
+
+
+SAMPLE_APP = "sample-orders"  # a workspace binary: the smoke hook's invokes of its versions really run it
+
+
+@pytest.fixture
+def sample_app(make_function, create_alias, unique, harness):
+    """sample-orders with two fresh versions and a fresh alias on the first; the hook functions exist (Prepare
+    checks them). Returns (function, alias, old version, new version)."""
+    if SAMPLE_APP not in harness.functions():
+        pytest.fail(f"{SAMPLE_APP} is not served by cargo lambda watch", pytrace=False)
+    fn = make_function(SAMPLE_APP, versions=2)
+    for hook in ("example-hook-smoke", "example-hook-fail"):
+        make_function(hook, versions=0)
+    old, new = fn.versions[-2], fn.versions[-1]
+    alias = unique("live")
+    create_alias(SAMPLE_APP, alias, old)
+    return fn, alias, old, new

@@ -39,16 +39,8 @@ def events_of(result: subprocess.CompletedProcess) -> list[dict]:
 
 
 @pytest.fixture
-def app(make_function, create_alias, unique, harness):
-    """sample-orders with two fresh versions and a fresh alias on the first; the hook functions exist."""
-    if APP not in harness.functions():
-        pytest.fail(f"{APP} is not served by cargo lambda watch", pytrace=False)
-    fn = make_function(APP, versions=2)
-    for hook in ("example-hook-smoke", "example-hook-fail"):  # Prepare checks hook functions exist
-        make_function(hook, versions=0)
-    old, new = fn.versions[-2], fn.versions[-1]
-    alias = unique("live")
-    create_alias(APP, alias, old)
+def app(sample_app):
+    _, alias, old, new = sample_app
     return alias, old, new
 
 

@@ -32,17 +32,8 @@ def events_of(result: subprocess.CompletedProcess) -> list[dict]:
 
 
 @pytest.fixture
-def app(make_function, create_alias, unique, harness):
-    """sample-orders with two fresh versions and a fresh alias on the first."""
-    if APP not in harness.functions():
-        pytest.fail(f"{APP} is not served by cargo lambda watch", pytrace=False)
-    fn = make_function(APP, versions=2)
-    for hook in ("example-hook-smoke", "example-hook-fail"):  # prepare checks hook functions exist
-        make_function(hook, versions=0)
-    old, new = fn.versions[-2], fn.versions[-1]
-    alias = unique("live")
-    create_alias(APP, alias, old)
-    return fn, alias, old, new
+def app(sample_app):
+    return sample_app
 
 
 def test_promotes_step_by_step_with_a_smoke_hook(app, make_alarm, topic_queue, lambda_client, harness):
