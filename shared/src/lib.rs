@@ -9,6 +9,7 @@ pub mod fake;
 pub mod health;
 pub mod notification;
 pub mod plan;
+pub mod registry;
 pub mod ports;
 pub mod request;
 pub mod retry;

@@ -33,6 +33,12 @@ pub struct Rollout {
     /// then, so an alarm that fired and cleared in between is not missed. 0 before the first check.
     #[serde(default)]
     pub checked_ms: u64,
+    /// When Prepare took the alias (ms since the epoch): the rollout's start in the registry.
+    #[serde(default)]
+    pub started_ms: u64,
+    /// The Step Functions execution running the rollout; none in local mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
     #[serde(default)]
     pub hooks: Hooks,
     #[serde(default)]

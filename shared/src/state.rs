@@ -52,6 +52,9 @@ pub struct PrepareInput {
     pub rollout_id: String,
     /// Kept as raw JSON so a malformed request fails with `InvalidRequest` naming its field.
     pub request: Value,
+    /// The execution running the rollout (`$$.Execution.Id`): the registry's lease names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
 }
 
 impl PrepareInput {

@@ -13,12 +13,13 @@
 use shifter::notification::{EventType, Notification};
 use shifter::plan::FULL_BPS;
 use shifter::ports::{AlarmSource, AliasRouter, Notifier};
+use shifter::registry::RolloutJournal;
 use shifter::state::RolloutState;
 use shifter::usecase;
 
 pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
 where
-    P: AliasRouter + AlarmSource + Notifier,
+    P: AliasRouter + AlarmSource + Notifier + RolloutJournal,
 {
     state.check_schema()?;
     let now = shifter::time::unix_millis();
@@ -38,6 +39,7 @@ where
         None => next.done = true,
         Some(step) => {
             next.rollout = usecase::shift_traffic(ports, &next.rollout).await?;
+            usecase::lease::progress(ports, &next.rollout, shifter::time::unix_millis()).await;
             next.wait_seconds = step.bake_seconds;
             shifter_lambda::publish(
                 ports,

@@ -5,15 +5,17 @@
 
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AliasRouter, Notifier};
+use shifter::registry::RolloutJournal;
 use shifter::state::RolloutState;
 use shifter::usecase;
 
 pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
 where
-    P: AliasRouter + Notifier,
+    P: AliasRouter + Notifier + RolloutJournal,
 {
     state.check_schema()?;
     let rollout = usecase::finalize(ports, &state.rollout).await?;
+    usecase::lease::progress(ports, &rollout, shifter::time::unix_millis()).await;
     shifter_lambda::publish(
         ports,
         &rollout,

@@ -6,12 +6,23 @@
 
 use shifter::notification::{EventType, Notification};
 use shifter::ports::Notifier;
+use shifter::registry::RolloutStatus;
 use shifter::state::{NotifyInput, RolloutState};
+use shifter::usecase::lease::{self, Registry};
 
-pub async fn handle<P: Notifier>(ports: &P, input: NotifyInput) -> shifter::Result<RolloutState> {
+pub async fn handle<P>(ports: &P, input: NotifyInput) -> shifter::Result<RolloutState>
+where
+    P: Notifier + Registry,
+{
     input.check_schema()?;
     let NotifyInput { event, state, .. } = input;
     let mut n = Notification::new(event, &state.rollout);
+    // The last Task of both ends (promoted, rollback failed): it records the end and gives the lease back.
+    let ended = match event {
+        EventType::RolloutSucceeded => Some(RolloutStatus::Promoted),
+        EventType::RollbackFailed => Some(RolloutStatus::RollbackFailed),
+        _ => None,
+    };
     if event == EventType::RollbackFailed {
         let why = state
             .failure_reason()
@@ -24,6 +35,10 @@ pub async fn handle<P: Notifier>(ports: &P, input: NotifyInput) -> shifter::Resu
         };
     } else if let Some(reason) = state.failure_reason() {
         n = n.with_reason(reason);
+    }
+    if let Some(status) = ended {
+        let now = shifter::time::unix_millis();
+        lease::finish(ports, &state.rollout, status, n.reason.as_deref(), now).await;
     }
     shifter_lambda::publish(ports, &state.rollout, n).await;
     Ok(state)

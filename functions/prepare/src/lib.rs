@@ -7,6 +7,7 @@
 
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AlarmSource, AliasRouter, CallerIdentity, FunctionRegistry, Notifier};
+use shifter::usecase::lease::{self, Registry};
 use shifter::request::RolloutRequest;
 use shifter::state::{PrepareInput, RolloutState};
 use shifter::time::SystemClock;
@@ -19,7 +20,7 @@ pub async fn handle<P>(
     default_topic: Option<&str>,
 ) -> shifter::Result<RolloutState>
 where
-    P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier,
+    P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier + Registry,
 {
     input.check_schema()?;
     let mut request = RolloutRequest::from_value(input.request)?;
@@ -27,7 +28,10 @@ where
         request.notification_topic_arn = default_topic.map(str::to_string);
     }
     let spec = request.validate()?;
-    let rollout = usecase::prepare(ports, &SystemClock, &spec, &input.rollout_id).await?;
+    let mut rollout = usecase::prepare(ports, &SystemClock, &spec, &input.rollout_id).await?;
+    rollout.execution_arn = input.execution_arn.clone();
+    // The alias's lease: a second execution on the same alias stops here with AliasBusy, before any write.
+    lease::take(ports, &SystemClock, &rollout).await?;
     shifter_lambda::publish(
         ports,
         &rollout,
@@ -51,6 +55,7 @@ mod tests {
             schema_version: 1,
             rollout_id: "r-1".into(),
             request,
+            execution_arn: None,
         }
     }
 

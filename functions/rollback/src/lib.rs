@@ -15,7 +15,9 @@
 
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AliasRouter, Notifier};
+use shifter::registry::RolloutStatus;
 use shifter::state::RolloutState;
+use shifter::usecase::lease::{self, Registry};
 use shifter::usecase;
 
 /// A conflict the state machine caught (someone else changed the alias) keeps its name at the end of the
@@ -26,9 +28,10 @@ fn is_conflict(error_type: &str) -> bool {
 
 pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
 where
-    P: AliasRouter + Notifier,
+    P: AliasRouter + Notifier + Registry,
 {
     state.check_schema()?;
+    let now = shifter::time::unix_millis();
     let reason = state
         .failure_reason()
         .unwrap_or_else(|| "rollback requested".to_string());
@@ -39,6 +42,7 @@ where
             .with_reason(&reason)
             .with_error_type("AliasChanged");
         shifter_lambda::publish(ports, &state.rollout, n).await;
+        lease::finish(ports, &state.rollout, RolloutStatus::LeftAlone, Some(&reason), now).await;
         return Ok(RolloutState {
             reason: Some(reason),
             end_error: Some("AliasChanged".to_string()),
@@ -58,6 +62,12 @@ where
             ))
             .with_error_type(&error.error),
     };
+    let status = if state.error.is_some() {
+        RolloutStatus::Failed
+    } else {
+        RolloutStatus::RolledBack
+    };
+    lease::finish(ports, &rollout, status, Some(&reason), now).await;
     shifter_lambda::publish(ports, &rollout, n).await;
     let end_error = match &state.error {
         Some(e) if is_conflict(&e.error) => e.error.clone(),

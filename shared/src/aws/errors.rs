@@ -189,3 +189,33 @@ where
 {
     Failure::of(&err).into_error(operation)
 }
+
+/// DynamoDB errors. A missing table is a configuration problem (the stack's table, or `--table`), not a
+/// missing request resource.
+pub(crate) fn dynamodb_error<E>(operation: &str, err: SdkError<E>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let failure = Failure::of(&err);
+    match failure.code.as_deref() {
+        Some("ProvisionedThroughputExceededException" | "RequestLimitExceeded") => {
+            failure.transient(operation)
+        }
+        Some("ResourceNotFoundException") => Error::AwsRejected {
+            operation: operation.to_string(),
+            message: format!(
+                "{}: the rollout registry table does not exist (check SHIFTER_TABLE / --table)",
+                failure.message
+            ),
+        },
+        _ => failure.into_error(operation),
+    }
+}
+
+/// Step Functions errors, for the registry's execution checks.
+pub(crate) fn sfn_error<E>(operation: &str, err: SdkError<E>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    Failure::of(&err).into_error(operation)
+}

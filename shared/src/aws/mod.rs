@@ -25,7 +25,7 @@
 //! APIs, draws from it: keep alias reads and writes to a few per step rather than polling them.
 
 mod cloudwatch;
-mod errors;
+pub(crate) mod errors;
 mod lambda;
 mod sns;
 mod sts;
@@ -73,6 +73,10 @@ pub struct AwsPorts {
     pub cloudwatch: aws_sdk_cloudwatch::Client,
     pub sns: aws_sdk_sns::Client,
     pub sts: aws_sdk_sts::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    /// The rollout registry's DynamoDB table (`SHIFTER_TABLE`); none: the registry is off.
+    pub table: Option<String>,
     /// How long a hook invocation may take before it counts as a failed hook. A state-machine function sets
     /// it from its own deadline ([`AwsPorts::with_budget`]), so that it outlives the hook and reports a hook
     /// that timed out as a hook failure rather than being killed with it.
@@ -95,6 +99,9 @@ impl AwsPorts {
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
             sns: aws_sdk_sns::Client::new(&config),
             sts: aws_sdk_sts::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sfn: aws_sdk_sfn::Client::new(&config),
+            table: std::env::var("SHIFTER_TABLE").ok().filter(|t| !t.is_empty()),
             hook_timeout: LAMBDA_MAX_TIMEOUT + Duration::from_secs(30),
         }
     }
@@ -117,18 +124,34 @@ impl AwsPorts {
         }
     }
 
-    /// Clients built elsewhere (tests use mocked clients).
+    /// The same clients with the registry in `table` (`--table`), or off.
+    pub fn with_table(mut self, table: Option<String>) -> Self {
+        self.table = table.filter(|t| !t.is_empty());
+        self
+    }
+
+    /// Clients built elsewhere (tests use mocked clients). The registry is off; the DynamoDB and Step
+    /// Functions clients are unconfigured (set them when a test needs them).
     pub fn from_clients(
         lambda: aws_sdk_lambda::Client,
         cloudwatch: aws_sdk_cloudwatch::Client,
         sns: aws_sdk_sns::Client,
         sts: aws_sdk_sts::Client,
     ) -> Self {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .build();
+        let sfn_config = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .build();
         AwsPorts {
             lambda,
             cloudwatch,
             sns,
             sts,
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(config),
+            sfn: aws_sdk_sfn::Client::from_conf(sfn_config),
+            table: None,
             hook_timeout: LAMBDA_MAX_TIMEOUT,
         }
     }

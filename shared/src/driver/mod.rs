@@ -17,19 +17,55 @@ use crate::plan::FULL_BPS;
 use crate::ports::{
     AlarmSource, AliasRouter, CallerIdentity, Clock, FunctionRegistry, HookInvoker, Notifier,
 };
+use lease::Registry;
 use crate::request::RolloutSpec;
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
-use crate::usecase::{self, left_alone_message, RollbackAction};
+use crate::registry::RolloutStatus;
+use crate::usecase::{self, lease, left_alone_message, RollbackAction};
 
 /// Everything the local driver needs from AWS.
 pub trait LocalPorts:
-    AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier + CallerIdentity
+    AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier + CallerIdentity + Registry
 {
 }
 impl<T> LocalPorts for T where
-    T: AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier + CallerIdentity
+    T: AliasRouter
+        + FunctionRegistry
+        + AlarmSource
+        + HookInvoker
+        + Notifier
+        + CallerIdentity
+        + Registry
 {
+}
+
+/// How an outcome is recorded in the registry: the rollout, its status and why. None for a request refused
+/// before the lease was taken.
+fn ended(outcome: &Outcome) -> Option<(&Rollout, RolloutStatus, Option<String>)> {
+    match outcome {
+        Outcome::Promoted { rollout } => Some((rollout, RolloutStatus::Promoted, None)),
+        Outcome::RolledBack { rollout, reason } => {
+            Some((rollout, RolloutStatus::RolledBack, Some(reason.clone())))
+        }
+        Outcome::LeftAlone {
+            rollout, reason, ..
+        } => Some((rollout, RolloutStatus::LeftAlone, Some(reason.clone()))),
+        Outcome::Failed {
+            rollout,
+            alias_restored,
+            error,
+        } => Some((
+            rollout,
+            if *alias_restored {
+                RolloutStatus::Failed
+            } else {
+                RolloutStatus::RollbackFailed
+            },
+            Some(error.to_string()),
+        )),
+        Outcome::Rejected { .. } => None,
+    }
 }
 
 /// What the driver reports as it goes, for a progress display or a JSON event stream.
@@ -109,15 +145,32 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         abort: impl std::future::Future<Output = String>,
     ) -> Outcome {
         let retry = Retrier { clock: self.clock };
+        // Prepare's checks, then the alias's lease (when a registry is configured), before any alias write.
         let prepared = retry
-            .run("Prepare", || {
-                usecase::prepare(self.ports, self.clock, spec, rollout_id)
+            .run("Prepare", || async {
+                let rollout = usecase::prepare(self.ports, self.clock, spec, rollout_id).await?;
+                lease::take(self.ports, self.clock, &rollout).await?;
+                Ok(rollout)
             })
             .await;
         let prepared = match prepared {
             Ok(r) => r,
             Err(error) => return Outcome::Rejected { error },
         };
+        let outcome = self.run_prepared(prepared, obs, abort).await;
+        if let Some((rollout, status, reason)) = ended(&outcome) {
+            let now = self.clock.now_millis();
+            lease::finish(self.ports, rollout, status, reason.as_deref(), now).await;
+        }
+        outcome
+    }
+
+    async fn run_prepared(
+        &self,
+        prepared: Rollout,
+        obs: &mut impl Observer,
+        abort: impl std::future::Future<Output = String>,
+    ) -> Outcome {
         self.emit(
             obs,
             &prepared,
@@ -249,6 +302,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             *rollout = retry
                 .run("Advance", || usecase::shift_traffic(self.ports, &current))
                 .await?;
+            lease::progress(self.ports, rollout, self.clock.now_millis()).await;
             self.emit(
                 obs,
                 rollout,
@@ -263,6 +317,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         *rollout = retry
             .run("Finalize", || usecase::finalize(self.ports, &current))
             .await?;
+        lease::progress(self.ports, rollout, self.clock.now_millis()).await;
         self.emit(
             obs,
             rollout,

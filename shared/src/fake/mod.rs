@@ -8,6 +8,7 @@
 
 mod clock;
 mod ports;
+mod registry;
 mod state;
 
 #[cfg(test)]
@@ -56,6 +57,12 @@ pub enum Op {
     AlarmHistory,
     /// STS GetCallerIdentity.
     Caller,
+    /// The registry's lease (DynamoDB conditional put or delete).
+    Lease,
+    /// The registry's records (DynamoDB put or query).
+    Journal,
+    /// Step Functions DescribeExecution.
+    DescribeExecution,
     Invoke,
     /// SNS Publish.
     Publish,
@@ -420,6 +427,8 @@ pub fn canary_rollout() -> crate::rollout::Rollout {
         weight_bps: 0,
         revision_id: "rev-1".into(),
         checked_ms: 0,
+        started_ms: 0,
+        execution_arn: None,
         hooks: crate::request::Hooks::default(),
         alarms: vec!["orders-errors".into()],
         insufficient_data: crate::request::InsufficientData::Healthy,

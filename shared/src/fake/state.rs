@@ -21,6 +21,10 @@ pub(super) struct State {
     pub alarm_log: Vec<(String, u64, AlarmState)>,
     /// The time the fake stamps alarm changes with: a test's FakeClock, or the system clock.
     pub clock: Option<super::FakeClock>,
+    /// The registry: leases by (function, alias), records by rollout id, executions' running status.
+    pub leases: BTreeMap<(String, String), crate::registry::Lease>,
+    pub records: BTreeMap<String, crate::registry::RolloutRecord>,
+    pub executions: BTreeMap<String, bool>,
     pub scheduled: Vec<Scheduled>,
     pub topics: BTreeSet<String>,
     pub notifications: Vec<(String, Notification)>,

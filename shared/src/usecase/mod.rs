@@ -3,6 +3,7 @@
 
 mod check;
 mod hook;
+pub mod lease;
 mod notify;
 pub mod prepare;
 mod rollback;

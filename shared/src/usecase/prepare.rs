@@ -183,6 +183,8 @@ where
         weight_bps: 0,
         revision_id: alias.revision_id,
         checked_ms,
+        started_ms: checked_ms,
+        execution_arn: None,
         hooks: spec.hooks.clone(),
         alarms: spec.alarms.clone(),
         insufficient_data: spec.insufficient_data,

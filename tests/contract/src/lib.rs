@@ -275,7 +275,7 @@ const UNSUPPORTED: [&str; 6] = [
 ];
 
 /// Runs `asl` on `input` as execution `name`, calling `task(resource, effective_input)` for every Task.
-/// Implements Task (Parameters with `.$` paths and `$$.Execution.Name`, ResultPath, Retry, Catch), Choice
+/// Implements Task (Parameters with `.$` paths and `$$.Execution.Name`/`Id`, ResultPath, Retry, Catch), Choice
 /// (BooleanEquals, StringEquals, NumericEquals, IsPresent, And, Or, Not), Wait (Seconds, SecondsPath; no
 /// sleeping), Succeed and Fail (Error/ErrorPath, Cause/CausePath). A path a Choice, Wait or Fail needs but
 /// the state lacks fails the execution with `States.Runtime`, as in AWS.
@@ -285,7 +285,10 @@ where
     Fut: Future<Output = Result<Value, TaskError>>,
 {
     let all = states(asl);
-    let context = json!({"Execution": {"Name": name}});
+    let context = json!({"Execution": {
+        "Name": name,
+        "Id": format!("arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:{name}"),
+    }});
     let mut current = asl["StartAt"].as_str().expect("StartAt").to_string();
     let mut data = input;
     let mut run = Execution {

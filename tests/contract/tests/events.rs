@@ -179,6 +179,7 @@ async fn write_state_samples() {
         schema_version: 1,
         rollout_id: "r-1".into(),
         request: req,
+        execution_arn: None,
     };
     write("prepare.json", &prepare);
     let state = shifter_prepare::handle(&aws, prepare, None).await.unwrap();

@@ -197,6 +197,13 @@ fn largest_state() -> RolloutState {
         weight_bps: 9_999,
         revision_id: "3b3b9d3c-0f4e-4f3e-9a57-1b8a0e2c6d7f".into(),
         checked_ms: u64::MAX,
+        started_ms: u64::MAX,
+        // The longest ARN of an execution: a state machine name and an execution name of 80 characters each.
+        execution_arn: Some(format!(
+            "arn:aws:states:us-east-1:123456789012:execution:{}:{}",
+            "m".repeat(80),
+            "r".repeat(80)
+        )),
         hooks: spec.hooks,
         alarms: spec.alarms,
         insufficient_data: spec.insufficient_data,
@@ -258,6 +265,7 @@ fn the_largest_state_stays_far_below_the_step_functions_limit() {
         schema_version: STATE_SCHEMA_VERSION,
         rollout_id: "r".repeat(80),
         request,
+        execution_arn: None,
     })
     .unwrap();
     prepare_caught["error"] = serde_json::to_value(&caught).unwrap();

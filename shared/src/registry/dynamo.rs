@@ -1,0 +1,255 @@
+//! The registry over DynamoDB (`AwsPorts::table`), and execution status over Step Functions. Items are mapped
+//! with `serde_dynamo`; keys and the sparse `running` index are added here.
+//!
+//! With no table configured every lease is granted and nothing is recorded: the alias itself is the lock.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use serde::de::DeserializeOwned;
+
+use super::keys::{alias_pk, rollout_sk, LEASE_SK};
+use super::{
+    Acquired, ExecutionStatus, Lease, LeaseStore, RolloutJournal, RolloutRecord, RolloutStatus,
+    HISTORY_DAYS,
+};
+use crate::aws::AwsPorts;
+use crate::error::{Error, Result};
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The sparse index that lists running rollouts: only running records carry its key.
+pub const RUNNING_INDEX: &str = "running";
+/// The local index over an alias's records by start time (only records carry `historyAt`).
+pub const HISTORY_INDEX: &str = "history";
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn mapping(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::InvalidState {
+        message: format!("registry {what}: {e}"),
+    }
+}
+
+fn to_item<T: serde::Serialize>(value: &T) -> Result<Item> {
+    serde_dynamo::to_item(value).map_err(|e| mapping("item", e))
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
+    serde_dynamo::from_item(item).map_err(|e| mapping("item", e))
+}
+
+fn dynamo_error<E>(operation: &str, err: aws_sdk_dynamodb::error::SdkError<E>) -> Error
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    crate::aws::errors::dynamodb_error(operation, err)
+}
+
+fn lease_item(lease: &Lease) -> Result<Item> {
+    let mut item = to_item(lease)?;
+    item.insert("pk".into(), s(alias_pk(&lease.function_name, &lease.alias)));
+    item.insert("sk".into(), s(LEASE_SK));
+    Ok(item)
+}
+
+fn record_item(record: &RolloutRecord) -> Result<Item> {
+    let mut item = to_item(record)?;
+    item.insert("pk".into(), s(alias_pk(&record.function_name, &record.alias)));
+    item.insert("sk".into(), s(rollout_sk(&record.rollout_id)));
+    item.insert(
+        "historyAt".into(),
+        AttributeValue::N(record.started_ms.to_string()),
+    );
+    if record.status == RolloutStatus::Running {
+        item.insert("runningPk".into(), s("RUNNING"));
+        item.insert(
+            "runningSk".into(),
+            s(format!("{:013}#{}", record.started_ms, record.rollout_id)),
+        );
+    } else {
+        // DynamoDB's TTL takes epoch seconds.
+        let ended = record.ended_ms.unwrap_or(record.updated_ms) / 1000;
+        let expires = ended + HISTORY_DAYS * 24 * 3600;
+        item.insert("expiresAt".into(), AttributeValue::N(expires.to_string()));
+    }
+    Ok(item)
+}
+
+impl AwsPorts {
+    async fn lease_now(&self, table: &str, function: &str, alias: &str) -> Result<Option<Lease>> {
+        let out = self
+            .dynamodb
+            .get_item()
+            .table_name(table)
+            .key("pk", s(alias_pk(function, alias)))
+            .key("sk", s(LEASE_SK))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| dynamo_error("GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+}
+
+impl LeaseStore for AwsPorts {
+    async fn acquire(&self, lease: &Lease, take_over: Option<&str>) -> Result<Acquired> {
+        let Some(table) = &self.table else {
+            return Ok(Acquired::Taken);
+        };
+        let mut condition = "attribute_not_exists(pk) OR rolloutId = :me".to_string();
+        let mut request = self
+            .dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(lease_item(lease)?))
+            .expression_attribute_values(":me", s(&lease.rollout_id))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if let Some(stale) = take_over {
+            condition.push_str(" OR rolloutId = :stale");
+            request = request.expression_attribute_values(":stale", s(stale));
+        }
+        match request.condition_expression(condition).send().await {
+            Ok(_) => Ok(Acquired::Taken),
+            Err(e) => {
+                use aws_sdk_dynamodb::operation::put_item::PutItemError;
+                let held = match e.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(c)) => Some(c.item.clone()),
+                    _ => None,
+                };
+                match held {
+                    Some(Some(item)) => Ok(Acquired::HeldBy(from_item(item)?)),
+                    // Some emulators leave the old item out of the answer: read it.
+                    Some(None) => match self
+                        .lease_now(table, &lease.function_name, &lease.alias)
+                        .await?
+                    {
+                        Some(holder) => Ok(Acquired::HeldBy(holder)),
+                        None => Err(Error::Transient {
+                            operation: "PutItem".into(),
+                            message: "the alias's lease was released while being taken; retry".into(),
+                        }),
+                    },
+                    None => Err(dynamo_error("PutItem", e)),
+                }
+            }
+        }
+    }
+
+    async fn release(&self, function: &str, alias: &str, rollout_id: &str) -> Result<()> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
+        let result = self
+            .dynamodb
+            .delete_item()
+            .table_name(table)
+            .key("pk", s(alias_pk(function, alias)))
+            .key("sk", s(LEASE_SK))
+            .condition_expression("rolloutId = :me")
+            .expression_attribute_values(":me", s(rollout_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone already, or another rollout's: nothing of ours to give back.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(dynamo_error("DeleteItem", e)),
+        }
+    }
+}
+
+impl RolloutJournal for AwsPorts {
+    async fn record(&self, record: &RolloutRecord) -> Result<()> {
+        let Some(table) = &self.table else {
+            return Ok(());
+        };
+        self.dynamodb
+            .put_item()
+            .table_name(table)
+            .set_item(Some(record_item(record)?))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("PutItem", e))?;
+        Ok(())
+    }
+
+    async fn running(&self) -> Result<Vec<RolloutRecord>> {
+        let Some(table) = &self.table else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(table)
+                .index_name(RUNNING_INDEX)
+                .key_condition_expression("runningPk = :r")
+                .expression_attribute_values(":r", s("RUNNING"))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| dynamo_error("Query", e))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            match page.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    async fn history(&self, function: &str, alias: &str, limit: usize) -> Result<Vec<RolloutRecord>> {
+        let Some(table) = &self.table else {
+            return Ok(Vec::new());
+        };
+        let page = self
+            .dynamodb
+            .query()
+            .table_name(table)
+            .index_name(HISTORY_INDEX)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(alias_pk(function, alias)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
+            .send()
+            .await
+            .map_err(|e| dynamo_error("Query", e))?;
+        page.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+}
+
+impl ExecutionStatus for AwsPorts {
+    async fn is_running(&self, execution_arn: &str) -> Result<bool> {
+        match self
+            .sfn
+            .describe_execution()
+            .execution_arn(execution_arn)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.status().as_str() == "RUNNING"),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_execution_does_not_exist()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(crate::aws::errors::sfn_error("DescribeExecution", e)),
+        }
+    }
+}

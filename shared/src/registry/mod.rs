@@ -1,0 +1,179 @@
+//! The rollout registry: which rollout owns an alias (a lease), and what every rollout did (its record, kept
+//! as history after it ends). In AWS it is one DynamoDB table (`template.yaml`, `RolloutTable`; adapter in
+//! `dynamo.rs`); in tests the fake (`crate::fake`). Without a table (local mode with no `--table`) the
+//! registry is off: every lease is granted, nothing is recorded, and the alias itself is the lock (a weighted
+//! alias is busy).
+//!
+//! Items (`pk`, `sk`):
+//! - `ALIAS#<function>:<alias>`, `LEASE`: the lease. At most one per alias; taken with a conditional put.
+//! - `ALIAS#<function>:<alias>`, `ROLLOUT#<rollout id>`: the record, with `historyAt` (its start, the sort key
+//!   of the local index `history`). While the rollout runs it carries `runningPk`/`runningSk` (the sparse
+//!   global index `running` lists them); once it ends, `expiresAt` (the TTL attribute).
+
+mod dynamo;
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::rollout::Rollout;
+
+/// How long a finished rollout's record is kept (DynamoDB TTL), by default.
+pub const HISTORY_DAYS: u64 = 90;
+
+/// Who owns an alias while a rollout runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lease {
+    pub function_name: String,
+    pub alias: String,
+    pub rollout_id: String,
+    /// The execution that runs the rollout; none for `shifter deploy --local`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    pub started_ms: u64,
+    /// Past this, a lease with no execution (a local rollout whose process died) may be taken over.
+    pub lease_until_ms: u64,
+}
+
+/// What `LeaseStore::acquire` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acquired {
+    /// The lease is this rollout's now (or already was: a retried Prepare).
+    Taken,
+    /// Another rollout holds it.
+    HeldBy(Lease),
+}
+
+/// How a rollout ended, or that it has not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RolloutStatus {
+    Running,
+    Promoted,
+    RolledBack,
+    /// Someone else changed the alias; shifter left their change alone.
+    LeftAlone,
+    /// An error stopped the rollout; the alias was restored.
+    Failed,
+    /// The rollback failed: the alias may still be weighted.
+    RollbackFailed,
+}
+
+impl RolloutStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RolloutStatus::Running => "Running",
+            RolloutStatus::Promoted => "Promoted",
+            RolloutStatus::RolledBack => "RolledBack",
+            RolloutStatus::LeftAlone => "LeftAlone",
+            RolloutStatus::Failed => "Failed",
+            RolloutStatus::RollbackFailed => "RollbackFailed",
+        }
+    }
+}
+
+/// One rollout, as `shifter list` and `shifter history` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RolloutRecord {
+    pub rollout_id: String,
+    pub function_name: String,
+    pub alias: String,
+    pub current_version: String,
+    pub target_version: String,
+    pub strategy: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution_arn: Option<String>,
+    /// `state-machine` or `local`.
+    pub started_by: String,
+    pub status: RolloutStatus,
+    pub steps_done: usize,
+    pub step_count: usize,
+    pub weight_bps: u32,
+    pub started_ms: u64,
+    pub updated_ms: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl RolloutRecord {
+    /// The record of `rollout` as it stands, with `status` (`Running` until it ends).
+    pub fn of(rollout: &Rollout, status: RolloutStatus, now_ms: u64) -> Self {
+        RolloutRecord {
+            rollout_id: rollout.rollout_id.clone(),
+            function_name: rollout.function_name.clone(),
+            alias: rollout.alias.clone(),
+            current_version: rollout.current_version.clone(),
+            target_version: rollout.target_version.clone(),
+            strategy: rollout.strategy.clone(),
+            execution_arn: rollout.execution_arn.clone(),
+            started_by: if rollout.execution_arn.is_some() {
+                "state-machine"
+            } else {
+                "local"
+            }
+            .to_string(),
+            status,
+            steps_done: rollout.steps_done,
+            step_count: rollout.plan.steps.len(),
+            weight_bps: rollout.weight_bps,
+            started_ms: rollout.started_ms,
+            updated_ms: now_ms,
+            ended_ms: (status != RolloutStatus::Running).then_some(now_ms),
+            reason: None,
+        }
+    }
+}
+
+/// The alias's lease. Writes are conditional, so two rollouts racing for one alias cannot both win.
+pub trait LeaseStore: Send + Sync {
+    /// Takes the lease for `lease.rollout_id` when the alias has none, when it is already this rollout's, or
+    /// when it is `take_over`'s (a holder the caller found dead). Otherwise answers who holds it.
+    fn acquire(
+        &self,
+        lease: &Lease,
+        take_over: Option<&str>,
+    ) -> impl Future<Output = Result<Acquired>> + Send;
+    /// Gives the lease back if `rollout_id` holds it (idempotent: a lease already gone is fine).
+    fn release(
+        &self,
+        function: &str,
+        alias: &str,
+        rollout_id: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// The records of rollouts, running and finished.
+pub trait RolloutJournal: Send + Sync {
+    /// Writes the record (replacing the rollout's earlier one). A finished record gets its TTL here.
+    fn record(&self, record: &RolloutRecord) -> impl Future<Output = Result<()>> + Send;
+    /// Every rollout still running, oldest first.
+    fn running(&self) -> impl Future<Output = Result<Vec<RolloutRecord>>> + Send;
+    /// The alias's last `limit` rollouts, newest first.
+    fn history(
+        &self,
+        function: &str,
+        alias: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RolloutRecord>>> + Send;
+}
+
+/// Whether a Step Functions execution still runs (a lease held by an execution that ended may be taken over).
+pub trait ExecutionStatus: Send + Sync {
+    fn is_running(&self, execution_arn: &str) -> impl Future<Output = Result<bool>> + Send;
+}
+
+/// The item keys, shared by the adapter and the fake.
+pub mod keys {
+    pub fn alias_pk(function: &str, alias: &str) -> String {
+        format!("ALIAS#{function}:{alias}")
+    }
+    pub const LEASE_SK: &str = "LEASE";
+    /// One record per rollout id, so a retried write replaces it.
+    pub fn rollout_sk(rollout_id: &str) -> String {
+        format!("ROLLOUT#{rollout_id}")
+    }
+}

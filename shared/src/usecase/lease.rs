@@ -1,0 +1,99 @@
+//! The alias's lease in the registry: taken after Prepare's checks and before any alias write, kept up to date
+//! as the rollout moves, and given back when it ends, on every path.
+
+use std::time::Duration;
+
+use tracing::warn;
+
+use crate::error::{Error, Result};
+use crate::ports::Clock;
+use crate::registry::{
+    Acquired, ExecutionStatus, Lease, LeaseStore, RolloutJournal, RolloutRecord, RolloutStatus,
+};
+use crate::rollout::Rollout;
+
+/// A local rollout's lease lasts its plan plus this; past it, a process that died no longer blocks the alias.
+pub const LOCAL_LEASE_SLACK: Duration = Duration::from_secs(15 * 60);
+
+/// Everything the lease needs from AWS.
+pub trait Registry: LeaseStore + RolloutJournal + ExecutionStatus {}
+impl<T: LeaseStore + RolloutJournal + ExecutionStatus> Registry for T {}
+
+/// Takes the alias for `rollout`, or fails with `AliasBusy` naming the rollout that holds it. A holder whose
+/// execution no longer runs (stopped from the console, timed out), or a local holder past its lease, is taken
+/// over: nothing live owns the alias then.
+pub async fn take(registry: &impl Registry, clock: &impl Clock, rollout: &Rollout) -> Result<()> {
+    let now = clock.now_millis();
+    let plan_ms = rollout.plan.total_seconds() * 1000;
+    let lease = Lease {
+        function_name: rollout.function_name.clone(),
+        alias: rollout.alias.clone(),
+        rollout_id: rollout.rollout_id.clone(),
+        execution_arn: rollout.execution_arn.clone(),
+        started_ms: rollout.started_ms,
+        lease_until_ms: now + plan_ms + LOCAL_LEASE_SLACK.as_millis() as u64,
+    };
+    if let Acquired::HeldBy(holder) = registry.acquire(&lease, None).await? {
+        if !is_dead(registry, &holder, now).await? {
+            return Err(busy(rollout, &holder));
+        }
+        warn!(rollout_id = %rollout.rollout_id, holder = %holder.rollout_id, "taking over the lease of a rollout that no longer runs");
+        if let Acquired::HeldBy(holder) = registry.acquire(&lease, Some(&holder.rollout_id)).await? {
+            return Err(busy(rollout, &holder));
+        }
+    }
+    registry
+        .record(&RolloutRecord::of(rollout, RolloutStatus::Running, now))
+        .await
+}
+
+async fn is_dead(registry: &impl ExecutionStatus, holder: &Lease, now: u64) -> Result<bool> {
+    match &holder.execution_arn {
+        Some(arn) => Ok(!registry.is_running(arn).await?),
+        None => Ok(holder.lease_until_ms < now),
+    }
+}
+
+fn busy(rollout: &Rollout, holder: &Lease) -> Error {
+    let by = match &holder.execution_arn {
+        Some(arn) => format!("execution {arn}"),
+        None => "a local `shifter deploy --local`".to_string(),
+    };
+    Error::AliasBusy {
+        alias: rollout.alias.clone(),
+        message: format!(
+            "rollout {} ({by}) holds its lease: let it finish, or abort it first",
+            holder.rollout_id
+        ),
+    }
+}
+
+/// Records the rollout's progress (step, weight). Never fails the rollout: a stale record is only a stale view.
+pub async fn progress(registry: &impl RolloutJournal, rollout: &Rollout, now_ms: u64) {
+    let record = RolloutRecord::of(rollout, RolloutStatus::Running, now_ms);
+    if let Err(error) = registry.record(&record).await {
+        warn!(rollout_id = %rollout.rollout_id, %error, "could not record the rollout's progress");
+    }
+}
+
+/// Records how the rollout ended and gives the lease back. Never fails the rollout: a lease left behind by a
+/// failed release is taken over by the next rollout once this one's execution (or local lease) has ended.
+pub async fn finish(
+    registry: &impl Registry,
+    rollout: &Rollout,
+    status: RolloutStatus,
+    reason: Option<&str>,
+    now_ms: u64,
+) {
+    let mut record = RolloutRecord::of(rollout, status, now_ms);
+    record.reason = reason.map(|r| crate::text::cap(r, crate::text::MAX_OUTSIDE_TEXT));
+    if let Err(error) = registry.record(&record).await {
+        warn!(rollout_id = %rollout.rollout_id, %error, "could not record how the rollout ended");
+    }
+    if let Err(error) = registry
+        .release(&rollout.function_name, &rollout.alias, &rollout.rollout_id)
+        .await
+    {
+        warn!(rollout_id = %rollout.rollout_id, %error, "could not release the alias's lease");
+    }
+}
