@@ -6,7 +6,10 @@ Clients (boto3, the Rust SDK, moto's own Step Functions engine via MOTO_PORT) al
 - CloudWatch alarm history, which moto lacks, is kept here (alarm_history.py): every alarm state change forwarded is
   recorded (GET /_harness/alarm-history), DescribeAlarmHistory is answered from that record, and DescribeAlarms
   answers carry StateTransitionedTimestamp. /moto-api/reset clears the record.
-- CreateAlias / UpdateAlias successes are recorded (GET /_harness/alias-history).
+- Lambda alias RevisionIds behave as on AWS (alias_revisions.py): a new one on every CreateAlias/UpdateAlias, a
+  stale one on UpdateAlias answers 412 PreconditionFailedException, AWS's success status codes.
+  /moto-api/reset forgets them.
+- CreateAlias / UpdateAlias successes are recorded (GET /_harness/alias-history), with the RevisionId served.
 - Injected faults (POST /_harness/faults) answer matching calls with AWS-style errors.
 - Everything else -> moto, verbatim.
 Stdlib only apart from boto3/cbor2 (from the harness venv). Run by harness.py; binds 127.0.0.1 only.
@@ -30,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from alarm_history import CloudWatchAlarms  # noqa: E402
+from alias_revisions import AliasRevisions  # noqa: E402
 from awsproto import Call, classify, error_response, parse_function_ref  # noqa: E402
 from cbor_bridge import CborBridge  # noqa: E402
 
@@ -164,6 +168,7 @@ class Stack:
         self.functions = set(filter(None, args.functions.split(",")))
         self.faults = Faults()
         self.history = AliasHistory()
+        self.revisions = AliasRevisions(self.history)
         self.bridge = CborBridge(f"http://127.0.0.1:{args.moto_port}")
         self.alarms = CloudWatchAlarms(f"http://127.0.0.1:{args.moto_port}", self.bridge)
         self._lambda = None
@@ -267,12 +272,16 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(*stack.bridge.handle(call.target, call.operation, body))
         if call.operation == "Invoke" and call.function in stack.functions:
             return self.invoke(call, body)
+        if stack.revisions.handles(call):
+            # Also records successful CreateAlias/UpdateAlias in the alias history, in the order they applied.
+            read_alias = lambda: upstream(stack.moto_port, "GET", url.path, self.headers.items(), b"",  # noqa: E731
+                                          MOTO_TIMEOUT_S)
+            return self.send(*stack.revisions.handle(call, self.headers, body, lambda: self.forward(call, body),
+                                                     read_alias))
         status, headers, data = self.forward(call, body)
-        if call.operation in ("CreateAlias", "UpdateAlias") and 200 <= status < 300:
-            # moto answers UpdateAlias with 201 (AWS: 200): any 2xx counts.
-            stack.history.record(call.function, call.alias, data)
         if (self.command, url.path) == ("POST", "/moto-api/reset") and 200 <= status < 300:
             stack.alarms.log.clear()  # the alarms are gone, so is their history (AWS keeps it; moto forgets all)
+            stack.revisions.clear()  # moto forgot the aliases
         return self.send(status, headers, data)
 
     def forward(self, call: Call, body: bytes) -> tuple[int, list, bytes]:
