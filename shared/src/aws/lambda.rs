@@ -103,7 +103,7 @@ impl AliasRouter for AwsPorts {
     }
 
     /// The returned state is what UpdateAlias answered, with the alias's new RevisionId. When the response has
-    /// no RevisionId (the moto emulator omits it) the state carries "" and the next fenced write will need a
+    /// no RevisionId (AWS always sends one) the state carries "" and the next fenced write will need a
     /// fresh `read_alias`. Should the response lack FunctionVersion, the requested primary version is used.
     async fn write_alias(
         &self,
