@@ -182,6 +182,42 @@ def log_tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
+# The rollout registry the functions use (SHIFTER_TABLE), shaped as template.yaml's RolloutTable.
+REGISTRY_TABLE = "shifter-rollouts"
+REGISTRY_SCHEMA = {
+    "TableName": REGISTRY_TABLE,
+    "BillingMode": "PAY_PER_REQUEST",
+    "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in
+                             (("pk", "S"), ("sk", "S"), ("historyAt", "N"), ("runningPk", "S"), ("runningSk", "S"))],
+    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    "LocalSecondaryIndexes": [{"IndexName": "history", "Projection": {"ProjectionType": "ALL"},
+                               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                             {"AttributeName": "historyAt", "KeyType": "RANGE"}]}],
+    "GlobalSecondaryIndexes": [{"IndexName": "running", "Projection": {"ProjectionType": "ALL"},
+                                "KeySchema": [{"AttributeName": "runningPk", "KeyType": "HASH"},
+                                              {"AttributeName": "runningSk", "KeyType": "RANGE"}]}],
+}
+
+
+def moto_json_call(port: int, service: str, target: str, body: dict) -> tuple[int, bytes]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/", data=json.dumps(body).encode(), method="POST", headers={
+        "X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.0",
+        # moto routes by the credential scope's service name; it does not check signatures.
+        "Authorization": f"AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def create_registry_table(port: int):
+    status, body = moto_json_call(port, "dynamodb", "DynamoDB_20120810.CreateTable", REGISTRY_SCHEMA)
+    if status != 200 and b"ResourceInUseException" not in body:
+        raise StartError(f"CreateTable {REGISTRY_TABLE} failed: HTTP {status} {body[:300]!r}")
+
+
 def warm_up_moto(port: int):
     """moto imports its Step Functions interpreter (an ANTLR parser, 2-4 s of CPU here) on the first
     Step Functions call; pay that during start-up, with a call that creates nothing."""
@@ -280,6 +316,7 @@ def cmd_up(args) -> int:
         # It lives in a module-level dict, so /moto-api/reset does not undo it.
         if http_status(args.moto_port, "/moto-api/config", "POST", json.dumps(MOTO_CONFIG).encode()) not in (200, 201):
             raise StartError(f"POST /moto-api/config failed; see {paths.logfile('moto')}")
+        create_registry_table(args.moto_port)
         warmup = threading.Thread(target=warm_up_moto, args=(args.moto_port,), daemon=True)
         warmup.start()
         if not args.no_build:
@@ -295,7 +332,7 @@ def cmd_up(args) -> int:
         deadline = time.monotonic() + args.timeout
         endpoint = f"http://127.0.0.1:{args.port}"
         env_vars = f"AWS_ENDPOINT_URL={endpoint},AWS_REGION=us-east-1,AWS_DEFAULT_REGION=us-east-1," \
-                   f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing"
+                   f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}"
         procs["watch"] = spawn(paths, "watch", ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P",
                                                 str(args.watch_port), "--ignore-changes", "--env-var", env_vars],
                                env, workspace)

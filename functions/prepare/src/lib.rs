@@ -7,11 +7,11 @@
 
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AlarmSource, AliasRouter, CallerIdentity, FunctionRegistry, Notifier};
-use shifter::usecase::lease::{self, Registry};
 use shifter::request::RolloutRequest;
 use shifter::state::{PrepareInput, RolloutState};
 use shifter::time::SystemClock;
 use shifter::usecase;
+use shifter::usecase::lease::{self, Registry};
 
 /// `default_topic` (the stack's topic) is used when the request names no `notificationTopicArn`.
 pub async fn handle<P>(

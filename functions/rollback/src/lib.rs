@@ -17,8 +17,8 @@ use shifter::notification::{EventType, Notification};
 use shifter::ports::{AliasRouter, Notifier};
 use shifter::registry::RolloutStatus;
 use shifter::state::RolloutState;
-use shifter::usecase::lease::{self, Registry};
 use shifter::usecase;
+use shifter::usecase::lease::{self, Registry};
 
 /// A conflict the state machine caught (someone else changed the alias) keeps its name at the end of the
 /// execution, so `shifter deploy` exits 3 for it as in local mode.
@@ -42,7 +42,14 @@ where
             .with_reason(&reason)
             .with_error_type("AliasChanged");
         shifter_lambda::publish(ports, &state.rollout, n).await;
-        lease::finish(ports, &state.rollout, RolloutStatus::LeftAlone, Some(&reason), now).await;
+        lease::finish(
+            ports,
+            &state.rollout,
+            RolloutStatus::LeftAlone,
+            Some(&reason),
+            now,
+        )
+        .await;
         return Ok(RolloutState {
             reason: Some(reason),
             end_error: Some("AliasChanged".to_string()),

@@ -101,7 +101,9 @@ impl AwsPorts {
             sts: aws_sdk_sts::Client::new(&config),
             dynamodb: aws_sdk_dynamodb::Client::new(&config),
             sfn: aws_sdk_sfn::Client::new(&config),
-            table: std::env::var("SHIFTER_TABLE").ok().filter(|t| !t.is_empty()),
+            table: std::env::var("SHIFTER_TABLE")
+                .ok()
+                .filter(|t| !t.is_empty()),
             hook_timeout: LAMBDA_MAX_TIMEOUT + Duration::from_secs(30),
         }
     }

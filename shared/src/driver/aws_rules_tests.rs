@@ -75,3 +75,46 @@ async fn an_operators_promote_during_a_failed_hook_is_left_alone_exit_3() {
     assert_eq!(last.event_type, EventType::RolloutFailed, "nobody is paged");
     assert_eq!(last.error_type.as_deref(), Some("AliasChanged"));
 }
+
+#[tokio::test]
+async fn with_a_registry_a_second_rollout_on_the_alias_is_busy_and_every_end_releases_the_lease() {
+    use crate::registry::{Lease, RolloutStatus};
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    // Another local rollout holds the alias (its process still within its lease).
+    aws.put_lease(Lease {
+        function_name: F.into(),
+        alias: A.into(),
+        rollout_id: "r-other".into(),
+        execution_arn: None,
+        started_ms: 0,
+        lease_until_ms: u64::MAX,
+    });
+    let outcome = LocalDriver::new(&aws, &clock)
+        .run(&spec(json!({})), "r-second", &mut Silent)
+        .await;
+    assert_eq!(outcome.exit_code(), 3, "{outcome:?}");
+    assert_eq!(
+        aws.calls(crate::fake::Op::WriteAlias),
+        0,
+        "refused before any write"
+    );
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-other");
+
+    // Promoted, rolled back: each end records the outcome and frees the alias.
+    for (alarm, status) in [
+        (AlarmState::Ok, RolloutStatus::Promoted),
+        (AlarmState::Alarm, RolloutStatus::RolledBack),
+    ] {
+        let aws = FakeAws::sample();
+        aws.schedule_alarm(2, ALARM, alarm);
+        let id = format!("r-{}", status.as_str());
+        LocalDriver::new(&aws, &clock)
+            .run(&spec(json!({})), &id, &mut Silent)
+            .await;
+        assert!(aws.lease(F, A).is_none(), "{status:?}");
+        let record = aws.record_of(&id).unwrap();
+        assert_eq!(record.status, status);
+        assert_eq!(record.started_by, "local");
+    }
+}

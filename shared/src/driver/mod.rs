@@ -17,12 +17,12 @@ use crate::plan::FULL_BPS;
 use crate::ports::{
     AlarmSource, AliasRouter, CallerIdentity, Clock, FunctionRegistry, HookInvoker, Notifier,
 };
-use lease::Registry;
+use crate::registry::RolloutStatus;
 use crate::request::RolloutSpec;
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
-use crate::registry::RolloutStatus;
 use crate::usecase::{self, lease, left_alone_message, RollbackAction};
+use lease::Registry;
 
 /// Everything the local driver needs from AWS.
 pub trait LocalPorts:

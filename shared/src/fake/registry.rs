@@ -31,7 +31,11 @@ impl LeaseStore for FakeAws {
         let mut st = self.lock();
         st.begin(Op::Lease)?;
         let key = (function.to_string(), alias.to_string());
-        if st.leases.get(&key).is_some_and(|l| l.rollout_id == rollout_id) {
+        if st
+            .leases
+            .get(&key)
+            .is_some_and(|l| l.rollout_id == rollout_id)
+        {
             st.leases.remove(&key);
         }
         Ok(())
@@ -59,7 +63,12 @@ impl RolloutJournal for FakeAws {
         Ok(out)
     }
 
-    async fn history(&self, function: &str, alias: &str, limit: usize) -> Result<Vec<RolloutRecord>> {
+    async fn history(
+        &self,
+        function: &str,
+        alias: &str,
+        limit: usize,
+    ) -> Result<Vec<RolloutRecord>> {
         let mut st = self.lock();
         st.begin(Op::Journal)?;
         let mut out: Vec<_> = st

@@ -57,7 +57,10 @@ fn lease_item(lease: &Lease) -> Result<Item> {
 
 fn record_item(record: &RolloutRecord) -> Result<Item> {
     let mut item = to_item(record)?;
-    item.insert("pk".into(), s(alias_pk(&record.function_name, &record.alias)));
+    item.insert(
+        "pk".into(),
+        s(alias_pk(&record.function_name, &record.alias)),
+    );
     item.insert("sk".into(), s(rollout_sk(&record.rollout_id)));
     item.insert(
         "historyAt".into(),
@@ -129,7 +132,8 @@ impl LeaseStore for AwsPorts {
                         Some(holder) => Ok(Acquired::HeldBy(holder)),
                         None => Err(Error::Transient {
                             operation: "PutItem".into(),
-                            message: "the alias's lease was released while being taken; retry".into(),
+                            message: "the alias's lease was released while being taken; retry"
+                                .into(),
                         }),
                     },
                     None => Err(dynamo_error("PutItem", e)),
@@ -209,7 +213,12 @@ impl RolloutJournal for AwsPorts {
         }
     }
 
-    async fn history(&self, function: &str, alias: &str, limit: usize) -> Result<Vec<RolloutRecord>> {
+    async fn history(
+        &self,
+        function: &str,
+        alias: &str,
+        limit: usize,
+    ) -> Result<Vec<RolloutRecord>> {
         let Some(table) = &self.table else {
             return Ok(Vec::new());
         };

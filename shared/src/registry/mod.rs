@@ -12,6 +12,9 @@
 
 mod dynamo;
 
+#[cfg(test)]
+mod dynamo_tests;
+
 use std::future::Future;
 
 use serde::{Deserialize, Serialize};

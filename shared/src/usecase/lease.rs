@@ -38,7 +38,8 @@ pub async fn take(registry: &impl Registry, clock: &impl Clock, rollout: &Rollou
             return Err(busy(rollout, &holder));
         }
         warn!(rollout_id = %rollout.rollout_id, holder = %holder.rollout_id, "taking over the lease of a rollout that no longer runs");
-        if let Acquired::HeldBy(holder) = registry.acquire(&lease, Some(&holder.rollout_id)).await? {
+        if let Acquired::HeldBy(holder) = registry.acquire(&lease, Some(&holder.rollout_id)).await?
+        {
             return Err(busy(rollout, &holder));
         }
     }

@@ -19,6 +19,8 @@ pub use rollback::{
 pub use shift::{finalize, shift_traffic};
 
 #[cfg(test)]
+mod lease_tests;
+#[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
 mod prepare_tests;

@@ -1,0 +1,148 @@
+//! The alias's lease over the fake registry: one owner at a time, takeover only of a holder that no longer
+//! runs, and a record that follows the rollout to its end.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::lease;
+use super::prepare;
+use crate::error::Error;
+use crate::fake::{sample, FakeAws, FakeClock, Op};
+use crate::ports::Clock;
+use crate::registry::{Lease, RolloutStatus};
+use crate::request::RolloutRequest;
+use crate::rollout::Rollout;
+
+const F: &str = sample::FUNCTION;
+const A: &str = sample::ALIAS;
+
+async fn prepared(aws: &FakeAws, clock: &FakeClock, id: &str, execution: Option<&str>) -> Rollout {
+    let req = json!({"functionName": F, "alias": A, "targetVersion": "2", "strategy": "Canary10Percent5Minutes"});
+    let spec = RolloutRequest::from_value(req).unwrap().validate().unwrap();
+    let mut r = prepare(aws, clock, &spec, id).await.unwrap();
+    r.execution_arn = execution.map(str::to_string);
+    r
+}
+
+fn arn(name: &str) -> String {
+    format!("arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:{name}")
+}
+
+#[tokio::test]
+async fn the_lease_is_taken_once_and_a_second_rollout_is_busy() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let first = prepared(&aws, &clock, "r-1", Some(&arn("r-1"))).await;
+    aws.set_execution(&arn("r-1"), true);
+    lease::take(&aws, &clock, &first).await.unwrap();
+    // A retried Prepare of the same rollout takes it again.
+    lease::take(&aws, &clock, &first).await.unwrap();
+    let second = prepared(&aws, &clock, "r-2", Some(&arn("r-2"))).await;
+    let err = lease::take(&aws, &clock, &second).await.unwrap_err();
+    assert!(matches!(err, Error::AliasBusy { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("r-1") && err.to_string().contains(&arn("r-1")),
+        "{err}"
+    );
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-1");
+    assert_eq!(aws.record_of("r-1").unwrap().status, RolloutStatus::Running);
+    assert!(
+        aws.record_of("r-2").is_none(),
+        "a refused rollout leaves no record"
+    );
+    assert_eq!(aws.calls(Op::WriteAlias), 0);
+}
+
+#[tokio::test]
+async fn a_lease_whose_execution_ended_is_taken_over() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let dead = Lease {
+        function_name: F.into(),
+        alias: A.into(),
+        rollout_id: "r-old".into(),
+        execution_arn: Some(arn("r-old")),
+        started_ms: 1,
+        lease_until_ms: u64::MAX,
+    };
+    aws.put_lease(dead.clone());
+    aws.set_execution(&arn("r-old"), false);
+    let r = prepared(&aws, &clock, "r-new", Some(&arn("r-new"))).await;
+    lease::take(&aws, &clock, &r).await.unwrap();
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-new");
+
+    // Still running: busy, and the holder keeps it.
+    let aws = FakeAws::sample();
+    aws.put_lease(dead);
+    aws.set_execution(&arn("r-old"), true);
+    let r = prepared(&aws, &clock, "r-new", Some(&arn("r-new"))).await;
+    assert!(lease::take(&aws, &clock, &r).await.is_err());
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-old");
+}
+
+#[tokio::test]
+async fn a_local_lease_is_taken_over_only_once_it_has_expired() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let local = prepared(&aws, &clock, "r-local", None).await;
+    lease::take(&aws, &clock, &local).await.unwrap();
+    let until = aws.lease(F, A).unwrap().lease_until_ms;
+    assert!(until >= clock.now_millis() + 300_000 + lease::LOCAL_LEASE_SLACK.as_millis() as u64);
+    let other = prepared(&aws, &clock, "r-other", None).await;
+    assert!(
+        lease::take(&aws, &clock, &other).await.is_err(),
+        "its process may still run"
+    );
+    clock.advance(Duration::from_millis(until - clock.now_millis() + 1));
+    lease::take(&aws, &clock, &other).await.unwrap();
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-other");
+}
+
+#[tokio::test]
+async fn finishing_records_the_end_and_releases_only_its_own_lease() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let r = prepared(&aws, &clock, "r-1", None).await;
+    lease::take(&aws, &clock, &r).await.unwrap();
+    lease::finish(
+        &aws,
+        &r,
+        RolloutStatus::RolledBack,
+        Some("alarm(s) firing: x"),
+        42,
+    )
+    .await;
+    assert!(aws.lease(F, A).is_none());
+    let record = aws.record_of("r-1").unwrap();
+    assert_eq!(record.status, RolloutStatus::RolledBack);
+    assert_eq!(
+        (record.ended_ms, record.reason.as_deref()),
+        (Some(42), Some("alarm(s) firing: x"))
+    );
+    // Finishing another rollout's record never frees a lease it does not hold.
+    let holder = prepared(&aws, &clock, "r-2", None).await;
+    lease::take(&aws, &clock, &holder).await.unwrap();
+    lease::finish(&aws, &r, RolloutStatus::Failed, None, 43).await;
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-2");
+}
+
+#[tokio::test]
+async fn a_failing_registry_never_fails_the_end_of_a_rollout() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let r = prepared(&aws, &clock, "r-1", None).await;
+    lease::take(&aws, &clock, &r).await.unwrap();
+    let throttled = Error::Transient {
+        operation: "PutItem".into(),
+        message: "ProvisionedThroughputExceededException".into(),
+    };
+    aws.fail_next(Op::Journal, throttled.clone(), 2);
+    aws.fail_next(Op::Lease, throttled, 1);
+    lease::progress(&aws, &r, 1).await;
+    lease::finish(&aws, &r, RolloutStatus::Promoted, None, 2).await;
+    assert!(
+        aws.lease(F, A).is_some(),
+        "left for the next rollout's takeover check"
+    );
+}
