@@ -218,7 +218,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct HistoryArgs {
-    /// The alias whose rollouts to show, as function:alias.
+    /// The alias whose rollouts to show, as function:alias (the function by name or ARN).
     #[arg(value_name = "FUNCTION:ALIAS")]
     pub target: String,
     /// How many rollouts to show, newest first.

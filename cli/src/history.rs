@@ -37,10 +37,17 @@ pub async fn run(args: &HistoryArgs) -> i32 {
     .await
 }
 
-/// `function:alias` (the function may be an ARN); an execution ARN is refused.
+/// `function:alias`; an execution ARN is refused. A function ARN counts as its name: the registry keys
+/// rollouts by the name Prepare resolved.
 pub fn target(text: &str) -> Result<(String, String), String> {
     match StatusTarget::parse(text)? {
-        StatusTarget::Alias { function, alias } => Ok((function, alias)),
+        StatusTarget::Alias { function, alias } => {
+            let name = match function.split_once(":function:") {
+                Some((_, name)) if function.starts_with("arn:") => name.to_string(),
+                _ => function,
+            };
+            Ok((name, alias))
+        }
         StatusTarget::Execution(arn) => Err(format!(
             "{arn} is an execution: history takes function:alias (`shifter status {arn}` shows the execution)"
         )),

@@ -177,6 +177,10 @@ async fn an_aws_error_exits_1_with_nothing_on_stdout() {
 #[test]
 fn the_target_is_function_colon_alias() {
     assert_eq!(target("orders:live"), Ok(("orders".into(), "live".into())));
+    assert_eq!(
+        target("arn:aws:lambda:us-east-1:123456789012:function:orders:live"),
+        Ok(("orders".into(), "live".into()))
+    );
     let err = target(ARN).unwrap_err();
     assert!(err.contains("history takes function:alias"), "{err}");
     assert!(target("orders").is_err());
