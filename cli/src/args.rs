@@ -42,7 +42,28 @@ pub enum Command {
     /// Exit codes: 0 the alias serves the old version alone, 1 error (or SUCCEEDED), 2 invalid argument,
     /// 3 the alias was changed by someone else and is left alone.
     Abort(AbortArgs),
+    /// List the rollouts that are running, from the rollout registry (--table): one line each.
+    ///
+    /// Exit codes: 0 listed (none running is fine), 1 AWS failed, 2 invalid argument or no table
+    /// (nothing was read).
+    #[command(after_help = LIST_EXAMPLES)]
+    List(ListArgs),
+    /// Show an alias's last rollouts, newest first, from the rollout registry (--table).
+    ///
+    /// Exit codes: 0 shown (none recorded is fine), 1 AWS failed, 2 invalid argument or no table
+    /// (nothing was read).
+    #[command(after_help = HISTORY_EXAMPLES)]
+    History(HistoryArgs),
 }
+
+const LIST_EXAMPLES: &str = "Examples:
+  export SHIFTER_TABLE=rollouts
+  shifter list
+  shifter list --table rollouts --output json";
+
+const HISTORY_EXAMPLES: &str = "Examples:
+  shifter history orders:live --table rollouts
+  shifter history orders:live --limit 3 --output json";
 
 const STATUS_EXAMPLES: &str = "Examples:
   shifter status arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:r-20240101-abcd
@@ -113,10 +134,10 @@ impl Policy {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// Progress and a summary for people.
+    /// For people (deploy: progress and a summary).
     #[default]
     Text,
-    /// One JSON object per lifecycle event on stdout, nothing else.
+    /// JSON on stdout, nothing else (deploy: one object per lifecycle event).
     Json,
 }
 
@@ -144,6 +165,12 @@ pub struct DeployArgs {
     /// Start the state machine's execution, print its ARN and exit 0 without following it.
     #[arg(long)]
     pub no_wait: bool,
+    /// The rollout registry's DynamoDB table, for --local: the rollout takes the alias's lease there and
+    /// records its progress (`shifter list`, `shifter history`). Without it, --local records nothing and
+    /// only a weighted alias keeps a second rollout out. Not used without --local: the state machine's
+    /// functions get the table from the stack.
+    #[arg(long, value_name = "NAME", env = "SHIFTER_TABLE")]
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -175,6 +202,32 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub request: Option<PathBuf>,
     /// A table for people, or the plan as JSON.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    /// The rollout registry's DynamoDB table (the one the shifter stack records rollouts in).
+    #[arg(long, value_name = "NAME", env = "SHIFTER_TABLE")]
+    pub table: Option<String>,
+    /// A table for people, or the records as a JSON array.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct HistoryArgs {
+    /// The alias whose rollouts to show, as function:alias (the function by name or ARN).
+    #[arg(value_name = "FUNCTION:ALIAS")]
+    pub target: String,
+    /// How many rollouts to show, newest first.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub limit: u64,
+    /// The rollout registry's DynamoDB table (the one the shifter stack records rollouts in).
+    #[arg(long, value_name = "NAME", env = "SHIFTER_TABLE")]
+    pub table: Option<String>,
+    /// A table for people, or the records as a JSON array.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }

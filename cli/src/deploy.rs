@@ -93,7 +93,7 @@ pub async fn run(args: &DeployArgs, render: &mut Renderer) -> i32 {
     let span = rollout_span(&deployment.rollout_id);
     match mode {
         Mode::Local => {
-            crate::local::run(&deployment, render)
+            crate::local::run(&deployment, args.table.as_deref(), render)
                 .instrument(span)
                 .await
         }

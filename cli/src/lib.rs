@@ -6,6 +6,7 @@
 //!   `machine`: the state-machine mode (start and follow an execution); `status` and `abort`; all over
 //!   `stepfunctions` (the `ExecutionApi` seam) and `follow` (history → progress and outcome).
 //! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
+//! - `list` and `history`: the rollout registry (`--table`), with what they share in `registry`.
 //! - `plan_cmd`: `shifter plan`; `logging`: tracing to stderr; `fmt`: durations.
 
 pub mod abort;
@@ -13,10 +14,13 @@ pub mod args;
 pub mod deploy;
 pub mod fmt;
 pub mod follow;
+pub mod history;
+pub mod list;
 pub mod local;
 pub mod logging;
 pub mod machine;
 pub mod plan_cmd;
+pub mod registry;
 pub mod render;
 pub mod request;
 pub mod status;

@@ -12,9 +12,13 @@ use tracing::info;
 use crate::deploy::Deployment;
 use crate::render::Renderer;
 
-/// Loads the AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) and runs the rollout.
-pub async fn run(deployment: &Deployment, render: &mut Renderer) -> i32 {
-    let ports = AwsPorts::from_env().await;
+/// Loads the AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) and runs the rollout, with the
+/// rollout registry in `table` (`--table`/`SHIFTER_TABLE`) when given: the lease and the records go there.
+pub async fn run(deployment: &Deployment, table: Option<&str>, render: &mut Renderer) -> i32 {
+    let mut ports = AwsPorts::from_env().await;
+    if let Some(table) = table {
+        ports = ports.with_table(Some(table.to_string()));
+    }
     drive(&ports, &SystemClock, deployment, render)
         .await
         .exit_code()

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Parser;
 use shifter_cli::args::{Cli, Command};
 use shifter_cli::render::Renderer;
-use shifter_cli::{abort, deploy, logging, plan_cmd, status};
+use shifter_cli::{abort, deploy, history, list, logging, plan_cmd, status};
 
 fn main() {
     let cli = Cli::parse();
@@ -18,6 +18,8 @@ fn main() {
         }
         Command::Status(args) => runtime().block_on(status::status(args)),
         Command::Abort(args) => runtime().block_on(abort::abort(args)),
+        Command::List(args) => runtime().block_on(list::run(args)),
+        Command::History(args) => runtime().block_on(history::run(args)),
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

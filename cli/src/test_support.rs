@@ -301,3 +301,18 @@ pub fn aws_with_alias(routing: Routing) -> FakeAws {
     aws.add_alias("orders", "live", routing);
     aws
 }
+
+/// A registry record of the canary (`orders:live`, 1 → 2) with rollout id `id`, started at `started_ms` and
+/// recorded a minute later (so a finished one lasted a minute).
+pub fn record(
+    id: &str,
+    status: shifter::registry::RolloutStatus,
+    started_ms: u64,
+) -> shifter::registry::RolloutRecord {
+    let r = Rollout {
+        rollout_id: id.into(),
+        started_ms,
+        ..rollout()
+    };
+    shifter::registry::RolloutRecord::of(&r, status, started_ms + 60_000)
+}

@@ -1,5 +1,6 @@
-//! The real `shifter` binary. None of these reach AWS: `plan` makes no calls, and the deploys here stop before
-//! any client is built (the environment points any stray call at a closed local port regardless).
+//! The real `shifter` binary. None of these reach AWS: `plan` makes no calls, and the deploys, lists and
+//! histories here stop before any client is built (the environment points any stray call at a closed local
+//! port regardless).
 
 use std::process::{Command, Output};
 
@@ -11,6 +12,7 @@ fn shifter(args: &[&str]) -> Output {
         .env("AWS_REGION", "us-east-1")
         .env_remove("SHIFTER_LOG")
         .env_remove("SHIFTER_STATE_MACHINE_ARN")
+        .env_remove("SHIFTER_TABLE")
         .output()
         .expect("the shifter binary runs")
 }
@@ -188,4 +190,112 @@ fn plan_checks_the_example_requests() {
         rejected += 1;
     }
     assert!(rejected >= 3, "only {rejected} invalid example requests");
+}
+
+#[test]
+fn list_and_history_help_name_the_table_and_the_exit_codes() {
+    for (command, flags) in [
+        (
+            vec!["list", "--help"],
+            vec!["--table", "SHIFTER_TABLE", "--output"],
+        ),
+        (
+            vec!["history", "--help"],
+            vec![
+                "FUNCTION:ALIAS",
+                "--limit",
+                "[default: 10]",
+                "--table",
+                "SHIFTER_TABLE",
+                "--output",
+            ],
+        ),
+    ] {
+        let out = shifter(&command);
+        assert_eq!(out.status.code(), Some(0), "{command:?}");
+        let help = text(&out.stdout);
+        for flag in flags
+            .iter()
+            .chain(&["Exit codes: 0", "2 invalid argument or no table"])
+        {
+            assert!(help.contains(flag), "{flag} missing from:\n{help}");
+        }
+    }
+    let help = text(&shifter(&["deploy", "--help"]).stdout);
+    assert!(
+        help.contains("--table") && help.contains("SHIFTER_TABLE"),
+        "{help}"
+    );
+    let help = text(&shifter(&["--help"]).stdout);
+    assert!(help.contains("list") && help.contains("history"), "{help}");
+}
+
+/// No table: exit 2 at once, naming the flag and the variable. Any AWS call would go to a closed port and
+/// fail with exit 1 (after retries), so exit 2 and this message prove none was made.
+#[test]
+fn list_and_history_without_a_table_exit_2_and_call_nothing() {
+    for args in [
+        vec!["list"],
+        vec!["list", "--output", "json"],
+        vec!["list", "--table", " "],
+        vec!["history", "orders:live"],
+        vec!["history", "orders:live", "--limit", "3", "--output", "json"],
+    ] {
+        let started = std::time::Instant::now();
+        let out = shifter(&args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(text(&out.stdout), "", "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("error: no rollout registry to read"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("--table"), "{stderr}");
+        assert!(stderr.contains("SHIFTER_TABLE"), "{stderr}");
+        assert!(stderr.contains("nothing was read"), "{stderr}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn history_refuses_what_is_not_an_alias_and_a_limit_out_of_range() {
+    let out = shifter(&["history", "orders", "--table", "rollouts"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("function:alias"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = shifter(&[
+        "history",
+        "arn:aws:states:us-east-1:123456789012:execution:shifter:r-1",
+        "--table",
+        "rollouts",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("history takes function:alias"));
+    let out = shifter(&[
+        "history",
+        "orders:live",
+        "--limit",
+        "0",
+        "--table",
+        "rollouts",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--limit"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(text(&out.stdout), "");
 }
