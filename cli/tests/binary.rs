@@ -241,7 +241,6 @@ fn list_and_history_without_a_table_exit_2_and_call_nothing() {
         vec!["history", "orders:live"],
         vec!["history", "orders:live", "--limit", "3", "--output", "json"],
     ] {
-        let started = std::time::Instant::now();
         let out = shifter(&args);
         assert_eq!(
             out.status.code(),
@@ -258,11 +257,6 @@ fn list_and_history_without_a_table_exit_2_and_call_nothing() {
         assert!(stderr.contains("--table"), "{stderr}");
         assert!(stderr.contains("SHIFTER_TABLE"), "{stderr}");
         assert!(stderr.contains("nothing was read"), "{stderr}");
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "{args:?} took {:?}",
-            started.elapsed()
-        );
     }
 }
 
