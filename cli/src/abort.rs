@@ -6,7 +6,9 @@ use std::io::Write;
 use serde_json::json;
 use shifter::aws::AwsPorts;
 use shifter::ports::AliasRouter;
+use shifter::registry::RolloutStatus;
 use shifter::rollout::Rollout;
+use shifter::usecase::lease::{self, Registry};
 use shifter::usecase::{self, RollbackAction};
 use shifter::Error;
 
@@ -104,7 +106,7 @@ async fn roll_back<R: AliasRouter>(
 /// outside a Task (DataLimitExceeded on a state's output), a timeout or a StopExecution from elsewhere can
 /// leave the alias weighted. One that rolled back already finds the alias restored and writes nothing. A
 /// SUCCEEDED execution is refused: it promoted, and rolling back would undo a finished deployment.
-pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
+pub async fn abort_with<A: ExecutionApi, R: AliasRouter + Registry>(
     api: &A,
     router: &R,
     arn: &str,
@@ -150,6 +152,31 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter>(
         None => RollBack::NothingToUndo,
         Some(r) => roll_back(router, r, write_may_be_in_flight).await,
     };
+    // The registry learns how it ended when abort ended it, or when no Catch of the execution could say so.
+    let no_catch_ran = stopped || matches!(info.status.as_str(), "ABORTED" | "TIMED_OUT");
+    if let Some(r) =
+        rollout.filter(|_| no_catch_ran || matches!(result, RollBack::Restored { wrote: true }))
+    {
+        let (status, reason) = match &result {
+            RollBack::LeftAlone { reason } => (RolloutStatus::LeftAlone, reason.clone()),
+            RollBack::Failed { error } => (RolloutStatus::RollbackFailed, error.clone()),
+            _ => (
+                RolloutStatus::RolledBack,
+                format!(
+                    "aborted with shifter abort ({before_status})",
+                    before_status = info.status
+                ),
+            ),
+        };
+        lease::finish(
+            router,
+            r,
+            status,
+            Some(&reason),
+            shifter::time::unix_millis(),
+        )
+        .await;
+    }
     let before = match &info.error {
         Some(error) => format!("{} ({error})", info.status),
         None => info.status.clone(),

@@ -28,6 +28,13 @@ async fn abort_stops_the_execution_then_rolls_the_alias_back() {
         "{}",
         out.text()
     );
+    // The registry learns how the aborted rollout ended (no Catch of the stopped execution will say it).
+    let rollout_id = &shifter::fake::canary_rollout().rollout_id;
+    let record = aws
+        .record_of(rollout_id)
+        .expect("a record of the aborted rollout");
+    assert_eq!(record.status, shifter::registry::RolloutStatus::RolledBack);
+    assert!(record.reason.unwrap().contains("shifter abort"));
 }
 
 #[tokio::test]

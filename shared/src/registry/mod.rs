@@ -61,6 +61,9 @@ pub enum RolloutStatus {
     Failed,
     /// The rollback failed: the alias may still be weighted.
     RollbackFailed,
+    /// Its execution or process ended with no rollback of its own (stopped from outside, timed out, killed);
+    /// another rollout took its lease over.
+    Abandoned,
 }
 
 impl RolloutStatus {
@@ -72,6 +75,7 @@ impl RolloutStatus {
             RolloutStatus::LeftAlone => "LeftAlone",
             RolloutStatus::Failed => "Failed",
             RolloutStatus::RollbackFailed => "RollbackFailed",
+            RolloutStatus::Abandoned => "Abandoned",
         }
     }
 }

@@ -42,11 +42,44 @@ pub async fn take(registry: &impl Registry, clock: &impl Clock, rollout: &Rollou
         {
             return Err(busy(rollout, &holder));
         }
+        abandon(registry, &holder, &rollout.rollout_id, now).await;
     }
     registry
         .record(&RolloutRecord::of(rollout, RolloutStatus::Running, now))
         .await
 }
+
+/// The taken-over holder's record stops saying Running (`shifter list` would show it forever otherwise).
+async fn abandon(registry: &impl RolloutJournal, holder: &Lease, by: &str, now: u64) {
+    let found = registry
+        .history(&holder.function_name, &holder.alias, ABANDON_LOOKBACK)
+        .await
+        .map(|records| {
+            records
+                .into_iter()
+                .find(|r| r.rollout_id == holder.rollout_id && r.status == RolloutStatus::Running)
+        });
+    match found {
+        Ok(Some(mut record)) => {
+            record.status = RolloutStatus::Abandoned;
+            record.updated_ms = now;
+            record.ended_ms = Some(now);
+            record.reason = Some(format!(
+                "it ended with no rollback of its own; rollout {by} took its lease over"
+            ));
+            if let Err(error) = registry.record(&record).await {
+                warn!(holder = %holder.rollout_id, %error, "could not mark the abandoned rollout's record");
+            }
+        }
+        Ok(None) => {}
+        Err(error) => {
+            warn!(holder = %holder.rollout_id, %error, "could not read the abandoned rollout's record")
+        }
+    }
+}
+
+/// How many of an alias's latest records a takeover searches for the holder's.
+const ABANDON_LOOKBACK: usize = 20;
 
 async fn is_dead(registry: &impl ExecutionStatus, holder: &Lease, now: u64) -> Result<bool> {
     match &holder.execution_arn {

@@ -10,7 +10,7 @@ use super::prepare;
 use crate::error::Error;
 use crate::fake::{sample, FakeAws, FakeClock, Op};
 use crate::ports::Clock;
-use crate::registry::{Lease, RolloutStatus};
+use crate::registry::{Lease, RolloutJournal, RolloutStatus};
 use crate::request::RolloutRequest;
 use crate::rollout::Rollout;
 
@@ -68,9 +68,24 @@ async fn a_lease_whose_execution_ended_is_taken_over() {
     };
     aws.put_lease(dead.clone());
     aws.set_execution(&arn("r-old"), false);
+    let old = prepared(&aws, &clock, "r-old", Some(&arn("r-old"))).await;
+    aws.record(&crate::registry::RolloutRecord::of(
+        &old,
+        RolloutStatus::Running,
+        1,
+    ))
+    .await
+    .unwrap();
     let r = prepared(&aws, &clock, "r-new", Some(&arn("r-new"))).await;
     lease::take(&aws, &clock, &r).await.unwrap();
     assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-new");
+    let abandoned = aws.record_of("r-old").unwrap();
+    assert_eq!(
+        abandoned.status,
+        RolloutStatus::Abandoned,
+        "no longer listed as running"
+    );
+    assert!(abandoned.reason.unwrap().contains("r-new"));
 
     // Still running: busy, and the holder keeps it.
     let aws = FakeAws::sample();
