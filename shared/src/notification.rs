@@ -28,6 +28,18 @@ pub enum EventType {
 }
 
 impl EventType {
+    /// Every event type, in lifecycle order.
+    pub const ALL: [EventType; 8] = [
+        EventType::RolloutStarted,
+        EventType::TrafficShifted,
+        EventType::HookSucceeded,
+        EventType::HookFailed,
+        EventType::RolloutSucceeded,
+        EventType::RolledBack,
+        EventType::RolloutFailed,
+        EventType::RollbackFailed,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventType::RolloutStarted => "RolloutStarted",
@@ -157,16 +169,7 @@ mod tests {
     use super::*;
     use crate::text::MAX_OUTSIDE_TEXT;
 
-    const ALL: [EventType; 8] = [
-        EventType::RolloutStarted,
-        EventType::TrafficShifted,
-        EventType::HookSucceeded,
-        EventType::HookFailed,
-        EventType::RolloutSucceeded,
-        EventType::RolledBack,
-        EventType::RolloutFailed,
-        EventType::RollbackFailed,
-    ];
+    const ALL: [EventType; 8] = EventType::ALL;
 
     #[test]
     fn subjects_are_shorter_than_sns_allows_for_the_longest_names() {

@@ -17,7 +17,6 @@ use crate::plan::FULL_BPS;
 use crate::ports::{
     AlarmSource, AliasRouter, CallerIdentity, Clock, FunctionRegistry, HookInvoker, Notifier,
 };
-use crate::registry::RolloutStatus;
 use crate::request::RolloutSpec;
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
@@ -38,34 +37,6 @@ impl<T> LocalPorts for T where
         + CallerIdentity
         + Registry
 {
-}
-
-/// How an outcome is recorded in the registry: the rollout, its status and why. None for a request refused
-/// before the lease was taken.
-fn ended(outcome: &Outcome) -> Option<(&Rollout, RolloutStatus, Option<String>)> {
-    match outcome {
-        Outcome::Promoted { rollout } => Some((rollout, RolloutStatus::Promoted, None)),
-        Outcome::RolledBack { rollout, reason } => {
-            Some((rollout, RolloutStatus::RolledBack, Some(reason.clone())))
-        }
-        Outcome::LeftAlone {
-            rollout, reason, ..
-        } => Some((rollout, RolloutStatus::LeftAlone, Some(reason.clone()))),
-        Outcome::Failed {
-            rollout,
-            alias_restored,
-            error,
-        } => Some((
-            rollout,
-            if *alias_restored {
-                RolloutStatus::Failed
-            } else {
-                RolloutStatus::RollbackFailed
-            },
-            Some(error.to_string()),
-        )),
-        Outcome::Rejected { .. } => None,
-    }
 }
 
 /// What the driver reports as it goes, for a progress display or a JSON event stream.
@@ -158,7 +129,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             Err(error) => return Outcome::Rejected { error },
         };
         let outcome = self.run_prepared(prepared, obs, abort).await;
-        if let Some((rollout, status, reason)) = ended(&outcome) {
+        if let Some((rollout, status, reason)) = outcome.registry_end() {
             let now = self.clock.now_millis();
             lease::finish(self.ports, rollout, status, reason.as_deref(), now).await;
         }

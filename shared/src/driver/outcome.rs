@@ -1,5 +1,6 @@
 use crate::domain::Routing;
 use crate::error::Error;
+use crate::registry::RolloutStatus;
 use crate::rollout::Rollout;
 
 /// How a rollout ended.
@@ -37,6 +38,34 @@ impl Outcome {
             Outcome::Failed { error, .. } | Outcome::Rejected { error } if error.is_conflict() => 3,
             Outcome::Rejected { error } if error.is_invalid_input() => 2,
             Outcome::Failed { .. } | Outcome::Rejected { .. } => 1,
+        }
+    }
+
+    /// How an outcome is recorded in the registry: the rollout, its status and why. None for a request refused
+    /// before the lease was taken.
+    pub fn registry_end(&self) -> Option<(&Rollout, RolloutStatus, Option<String>)> {
+        match self {
+            Outcome::Promoted { rollout } => Some((rollout, RolloutStatus::Promoted, None)),
+            Outcome::RolledBack { rollout, reason } => {
+                Some((rollout, RolloutStatus::RolledBack, Some(reason.clone())))
+            }
+            Outcome::LeftAlone {
+                rollout, reason, ..
+            } => Some((rollout, RolloutStatus::LeftAlone, Some(reason.clone()))),
+            Outcome::Failed {
+                rollout,
+                alias_restored,
+                error,
+            } => Some((
+                rollout,
+                if *alias_restored {
+                    RolloutStatus::Failed
+                } else {
+                    RolloutStatus::RollbackFailed
+                },
+                Some(error.to_string()),
+            )),
+            Outcome::Rejected { .. } => None,
         }
     }
 

@@ -331,16 +331,7 @@ async fn the_largest_notifications_stay_far_below_the_sns_limit() {
         aws.notifications().into_iter().map(|(_, n)| n).collect();
     assert_eq!(notifications.len(), 1);
     let longest_reason = notifications[0].reason.clone().unwrap();
-    for event in [
-        EventType::RolloutStarted,
-        EventType::TrafficShifted,
-        EventType::HookSucceeded,
-        EventType::HookFailed,
-        EventType::RolloutSucceeded,
-        EventType::RolledBack,
-        EventType::RolloutFailed,
-        EventType::RollbackFailed,
-    ] {
+    for event in EventType::ALL {
         for reason in [longest_reason.clone(), six_mb_of("\u{1}"), six_mb_of("é")] {
             notifications.push(
                 Notification::new(event, &rollout)
