@@ -10,23 +10,14 @@ use crate::test_support::{aws_with_alias, state, weighted_history, FakeApi, Hist
 async fn abort_stops_the_execution_then_rolls_the_alias_back() {
     let api = FakeApi::new(weighted_history().0);
     let aws = aws_with_alias(Routing::split("1", "2", 1000));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
-        &api,
-        &aws,
-        ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
-    assert_eq!(code, 0, "{}", err.text());
+    let (code, out, err) = abort_text(&api, &aws).await;
+    assert_eq!(code, 0, "{}", err);
     assert_eq!(api.stops(), [(ARN.to_string(), ABORT_CAUSE.to_string())]);
     assert_eq!(aws.alias("orders", "live").routing, Routing::single("1"));
     assert!(
-        out.text().contains("rolled back orders:live to version 1"),
+        out.contains("rolled back orders:live to version 1"),
         "{}",
-        out.text()
+        out
     );
     // The registry learns how the aborted rollout ended (no Catch of the stopped execution will say it).
     let rollout_id = &shifter::fake::canary_rollout().rollout_id;
@@ -68,20 +59,11 @@ async fn abort_refuses_an_execution_that_already_ended() {
     let mut api = FakeApi::new(weighted_history().0);
     api.status = "SUCCEEDED".into();
     let aws = aws_with_alias(Routing::single("2"));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
-        &api,
-        &aws,
-        ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
+    let (code, _, err) = abort_text(&api, &aws).await;
     assert_eq!(code, 1);
     assert!(api.stops().is_empty());
     assert_eq!(aws.alias("orders", "live").routing, Routing::single("2"));
-    assert!(err.text().contains("nothing to abort"));
+    assert!(err.contains("nothing to abort"));
 }
 
 #[tokio::test]
@@ -94,19 +76,10 @@ async fn abort_before_prepare_finished_only_stops() {
     );
     let api = FakeApi::new(h.0);
     let aws = aws_with_alias(Routing::single("1"));
-    let (out, err) = (Captured::default(), Captured::default());
-    let code = abort_with(
-        &api,
-        &aws,
-        ARN,
-        OutputFormat::Text,
-        &mut out.sink(),
-        &mut err.sink(),
-    )
-    .await;
+    let (code, out, _) = abort_text(&api, &aws).await;
     assert_eq!(code, 0);
     assert_eq!(api.stops().len(), 1);
-    assert!(out.text().contains("nothing to roll back"));
+    assert!(out.contains("nothing to roll back"));
 }
 
 /// Runs `abort_with`: (exit code, stdout, stderr).
