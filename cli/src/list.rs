@@ -49,14 +49,17 @@ pub async fn list<J: RolloutJournal>(
     0
 }
 
-/// One line per rollout under a header, or a sentence when none runs.
+/// One line per rollout under a header (`bake`: the time left in the current bake, `-` between bakes), or a
+/// sentence when none runs.
 pub fn text(records: &[RolloutRecord], now_ms: u64) -> String {
     if records.is_empty() {
         return "no rollout is running".to_string();
     }
     let rows: Vec<Vec<String>> = records.iter().map(|r| row(r, now_ms)).collect();
     columns(
-        &["alias", "versions", "weight", "step", "started", "by"],
+        &[
+            "alias", "versions", "weight", "step", "bake", "started", "by",
+        ],
         &rows,
     )
 }
@@ -72,6 +75,10 @@ fn row(r: &RolloutRecord, now_ms: u64) -> Vec<String> {
         versions(r),
         percent(r.weight_bps),
         format!("{}/{}", r.steps_done, r.step_count),
+        match r.bake_ends_ms {
+            Some(end) if end > now_ms => fmt::seconds((end - now_ms).div_ceil(1000)),
+            _ => "-".to_string(),
+        },
         format!("{} ago", fmt::seconds(ago)),
         by,
     ]

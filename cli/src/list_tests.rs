@@ -25,6 +25,8 @@ async fn registry() -> FakeAws {
         started_by: "state-machine".into(),
         steps_done: 1,
         weight_bps: 1000,
+        // Its 10% step bakes 5 minutes; 90.5 s of it are left.
+        bake_ends_ms: Some(NOW + 90_500),
         ..record("r-machine", RolloutStatus::Running, NOW - 3_600_000)
     };
     let done = record("r-done", RolloutStatus::Promoted, NOW - 7_200_000);
@@ -75,7 +77,7 @@ async fn lists_running_rollouts_oldest_first_one_line_each() {
     assert_eq!(lines.len(), 3, "{out}");
     assert_eq!(
         lines[0].split_whitespace().collect::<Vec<_>>(),
-        ["alias", "versions", "weight", "step", "started", "by"]
+        ["alias", "versions", "weight", "step", "bake", "started", "by"]
     );
     assert_eq!(
         lines[1].split_whitespace().collect::<Vec<_>>(),
@@ -86,6 +88,7 @@ async fn lists_running_rollouts_oldest_first_one_line_each() {
             "2",
             "10%",
             "1/2",
+            "1m31s",
             "1h00m00s",
             "ago",
             "state-machine",
@@ -101,6 +104,7 @@ async fn lists_running_rollouts_oldest_first_one_line_each() {
             "2",
             "0%",
             "0/2",
+            "-",
             "5m02s",
             "ago",
             "local"

@@ -39,7 +39,14 @@ where
         None => next.done = true,
         Some(step) => {
             next.rollout = usecase::shift_traffic(ports, &next.rollout).await?;
-            usecase::lease::progress(ports, &next.rollout, shifter::time::unix_millis()).await;
+            let bake = std::time::Duration::from_secs(u64::from(step.bake_seconds));
+            usecase::lease::progress(
+                ports,
+                &next.rollout,
+                shifter::time::unix_millis(),
+                Some(bake),
+            )
+            .await;
             next.wait_seconds = step.bake_seconds;
             shifter_lambda::publish(
                 ports,

@@ -15,7 +15,7 @@ where
 {
     state.check_schema()?;
     let rollout = usecase::finalize(ports, &state.rollout).await?;
-    usecase::lease::progress(ports, &rollout, shifter::time::unix_millis()).await;
+    usecase::lease::progress(ports, &rollout, shifter::time::unix_millis(), None).await;
     shifter_lambda::publish(
         ports,
         &rollout,

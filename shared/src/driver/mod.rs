@@ -273,7 +273,8 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             *rollout = retry
                 .run("Advance", || usecase::shift_traffic(self.ports, &current))
                 .await?;
-            lease::progress(self.ports, rollout, self.clock.now_millis()).await;
+            let bake = Duration::from_secs(u64::from(step.bake_seconds));
+            lease::progress(self.ports, rollout, self.clock.now_millis(), Some(bake)).await;
             self.emit(
                 obs,
                 rollout,
@@ -288,7 +289,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         *rollout = retry
             .run("Finalize", || usecase::finalize(self.ports, &current))
             .await?;
-        lease::progress(self.ports, rollout, self.clock.now_millis()).await;
+        lease::progress(self.ports, rollout, self.clock.now_millis(), None).await;
         self.emit(
             obs,
             rollout,

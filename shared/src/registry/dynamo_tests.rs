@@ -59,6 +59,7 @@ fn record(status: RolloutStatus) -> RolloutRecord {
         started_ms: 1_700_000_000_000,
         updated_ms: 1_700_000_060_000,
         ended_ms: (status != RolloutStatus::Running).then_some(1_700_000_360_000),
+        bake_ends_ms: None,
         reason: None,
     }
 }

@@ -102,6 +102,9 @@ pub struct RolloutRecord {
     pub updated_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_ms: Option<u64>,
+    /// When the current step's bake ends (ms since the epoch), while one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bake_ends_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -130,6 +133,7 @@ impl RolloutRecord {
             started_ms: rollout.started_ms,
             updated_ms: now_ms,
             ended_ms: (status != RolloutStatus::Running).then_some(now_ms),
+            bake_ends_ms: None,
             reason: None,
         }
     }

@@ -102,9 +102,18 @@ fn busy(rollout: &Rollout, holder: &Lease) -> Error {
     }
 }
 
-/// Records the rollout's progress (step, weight). Never fails the rollout: a stale record is only a stale view.
-pub async fn progress(registry: &impl RolloutJournal, rollout: &Rollout, now_ms: u64) {
-    let record = RolloutRecord::of(rollout, RolloutStatus::Running, now_ms);
+/// Records the rollout's progress (step, weight, and the end of the bake that follows, if any). Never fails
+/// the rollout: a stale record is only a stale view.
+pub async fn progress(
+    registry: &impl RolloutJournal,
+    rollout: &Rollout,
+    now_ms: u64,
+    bake: Option<Duration>,
+) {
+    let mut record = RolloutRecord::of(rollout, RolloutStatus::Running, now_ms);
+    record.bake_ends_ms = bake
+        .filter(|b| !b.is_zero())
+        .map(|b| now_ms + b.as_millis() as u64);
     if let Err(error) = registry.record(&record).await {
         warn!(rollout_id = %rollout.rollout_id, %error, "could not record the rollout's progress");
     }

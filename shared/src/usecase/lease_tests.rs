@@ -154,10 +154,24 @@ async fn a_failing_registry_never_fails_the_end_of_a_rollout() {
     };
     aws.fail_next(Op::Journal, throttled.clone(), 2);
     aws.fail_next(Op::Lease, throttled, 1);
-    lease::progress(&aws, &r, 1).await;
+    lease::progress(&aws, &r, 1, None).await;
     lease::finish(&aws, &r, RolloutStatus::Promoted, None, 2).await;
     assert!(
         aws.lease(F, A).is_some(),
         "left for the next rollout's takeover check"
     );
+}
+
+#[tokio::test]
+async fn progress_records_when_the_bake_ends() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let r = prepared(&aws, &clock, "r-1", None).await;
+    lease::progress(&aws, &r, 1_000, Some(Duration::from_secs(300))).await;
+    assert_eq!(aws.record_of("r-1").unwrap().bake_ends_ms, Some(301_000));
+    // No bake (the final step, or a step that bakes 0 s): nothing to count down.
+    lease::progress(&aws, &r, 2_000, Some(Duration::ZERO)).await;
+    assert_eq!(aws.record_of("r-1").unwrap().bake_ends_ms, None);
+    lease::progress(&aws, &r, 3_000, None).await;
+    assert_eq!(aws.record_of("r-1").unwrap().bake_ends_ms, None);
 }
