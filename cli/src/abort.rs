@@ -97,6 +97,26 @@ async fn roll_back<R: AliasRouter>(
     }
 }
 
+/// Another rollout that the registry says runs on the same alias now owns it: aborting an older execution
+/// must not undo it, even where the routing looks like one the older rollout could have left. None when the
+/// registry is off or cannot be read (the RevisionId and routing checks of the rollback still apply).
+async fn newer_owner<R: Registry>(registry: &R, rollout: &Rollout) -> Option<String> {
+    let running = registry.running().await.ok()?;
+    running
+        .into_iter()
+        .find(|other| {
+            other.function_name == rollout.function_name
+                && other.alias == rollout.alias
+                && other.rollout_id != rollout.rollout_id
+        })
+        .map(|other| {
+            format!(
+                "rollout {} runs on {}:{} now (the registry says so): it owns the alias, so it was left alone",
+                other.rollout_id, rollout.function_name, rollout.alias
+            )
+        })
+}
+
 /// Stops the execution if it runs, then rolls its rollout back from the last rollout state in its history:
 /// the alias returns to the old version when it still routes only to this rollout's versions (idempotent),
 /// and is left alone (exit 3) when it routes to anything else.
@@ -150,7 +170,10 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter + Registry>(
     let rollout = state.as_ref().map(|s| &s.rollout);
     let result = match rollout {
         None => RollBack::NothingToUndo,
-        Some(r) => roll_back(router, r, write_may_be_in_flight).await,
+        Some(r) => match newer_owner(router, r).await {
+            Some(reason) => RollBack::LeftAlone { reason },
+            None => roll_back(router, r, write_may_be_in_flight).await,
+        },
     };
     // The registry learns how it ended when abort ended it, or when no Catch of the execution could say so.
     let no_catch_ran = stopped || matches!(info.status.as_str(), "ABORTED" | "TIMED_OUT");

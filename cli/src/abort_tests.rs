@@ -215,3 +215,27 @@ async fn abort_exits_1_when_the_rollback_fails() {
         Routing::split("1", "2", 1000)
     );
 }
+
+#[tokio::test]
+async fn abort_of_an_old_execution_leaves_a_newer_rollout_on_the_alias_alone() {
+    // r-1's execution FAILED at 10%; meanwhile rollout r-2 took the alias and runs at exactly that routing.
+    let api = failed_while_weighted("States.DataLimitExceeded");
+    let aws = aws_with_alias(Routing::split("1", "2", 1000));
+    let newer = shifter::registry::RolloutRecord {
+        rollout_id: "r-2".into(),
+        function_name: "orders".into(),
+        alias: "live".into(),
+        ..crate::test_support::record("r-2", shifter::registry::RolloutStatus::Running, 1)
+    };
+    shifter::registry::RolloutJournal::record(&aws, &newer)
+        .await
+        .unwrap();
+    let (code, _, err) = abort_text(&api, &aws).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("r-2"), "{err}");
+    assert_eq!(
+        aws.alias("orders", "live").routing,
+        Routing::split("1", "2", 1000)
+    );
+    assert_eq!(aws.calls(Op::WriteAlias), 0);
+}
