@@ -182,8 +182,9 @@ where
     }
 }
 
-/// STS errors: none has a shifter-specific meaning.
-pub(crate) fn sts_error<E>(operation: &str, err: SdkError<E>) -> Error
+/// Errors of a service none of whose codes has a shifter-specific meaning (STS, Step Functions): only
+/// `Transient` or `AwsRejected`.
+pub(crate) fn service_error<E>(operation: &str, err: SdkError<E>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -210,12 +211,4 @@ where
         },
         _ => failure.into_error(operation),
     }
-}
-
-/// Step Functions errors, for the registry's execution checks.
-pub(crate) fn sfn_error<E>(operation: &str, err: SdkError<E>) -> Error
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    Failure::of(&err).into_error(operation)
 }

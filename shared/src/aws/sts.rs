@@ -1,6 +1,6 @@
 //! Who the clients act as: the region they are configured for and the account STS names.
 
-use super::errors::sts_error;
+use super::errors::service_error;
 use super::AwsPorts;
 use crate::domain::Caller;
 use crate::error::{Error, Result};
@@ -24,7 +24,7 @@ impl CallerIdentity for AwsPorts {
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| sts_error("GetCallerIdentity", e))?;
+            .map_err(|e| service_error("GetCallerIdentity", e))?;
         let account = out.account().ok_or_else(|| Error::AwsRejected {
             operation: "GetCallerIdentity".into(),
             message: "the response has no Account".into(),

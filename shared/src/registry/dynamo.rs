@@ -13,6 +13,7 @@ use super::{
     Acquired, ExecutionStatus, Lease, LeaseStore, RolloutJournal, RolloutRecord, RolloutStatus,
     HISTORY_DAYS,
 };
+use crate::aws::errors::{dynamodb_error, service_error};
 use crate::aws::AwsPorts;
 use crate::error::{Error, Result};
 
@@ -39,13 +40,6 @@ fn to_item<T: serde::Serialize>(value: &T) -> Result<Item> {
 
 fn from_item<T: DeserializeOwned>(item: Item) -> Result<T> {
     serde_dynamo::from_item(item).map_err(|e| mapping("item", e))
-}
-
-fn dynamo_error<E>(operation: &str, err: aws_sdk_dynamodb::error::SdkError<E>) -> Error
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    crate::aws::errors::dynamodb_error(operation, err)
 }
 
 fn lease_item(lease: &Lease) -> Result<Item> {
@@ -92,7 +86,7 @@ impl AwsPorts {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| dynamo_error("GetItem", e))?;
+            .map_err(|e| dynamodb_error("GetItem", e))?;
         out.item.map(from_item).transpose()
     }
 }
@@ -136,7 +130,7 @@ impl LeaseStore for AwsPorts {
                                 .into(),
                         }),
                     },
-                    None => Err(dynamo_error("PutItem", e)),
+                    None => Err(dynamodb_error("PutItem", e)),
                 }
             }
         }
@@ -165,7 +159,7 @@ impl LeaseStore for AwsPorts {
             {
                 Ok(())
             }
-            Err(e) => Err(dynamo_error("DeleteItem", e)),
+            Err(e) => Err(dynamodb_error("DeleteItem", e)),
         }
     }
 }
@@ -181,7 +175,7 @@ impl RolloutJournal for AwsPorts {
             .set_item(Some(record_item(record)?))
             .send()
             .await
-            .map_err(|e| dynamo_error("PutItem", e))?;
+            .map_err(|e| dynamodb_error("PutItem", e))?;
         Ok(())
     }
 
@@ -202,7 +196,7 @@ impl RolloutJournal for AwsPorts {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(|e| dynamo_error("Query", e))?;
+                .map_err(|e| dynamodb_error("Query", e))?;
             for item in page.items.unwrap_or_default() {
                 out.push(from_item(item)?);
             }
@@ -233,7 +227,7 @@ impl RolloutJournal for AwsPorts {
             .limit(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000))
             .send()
             .await
-            .map_err(|e| dynamo_error("Query", e))?;
+            .map_err(|e| dynamodb_error("Query", e))?;
         page.items
             .unwrap_or_default()
             .into_iter()
@@ -258,7 +252,7 @@ impl ExecutionStatus for AwsPorts {
             {
                 Ok(false)
             }
-            Err(e) => Err(crate::aws::errors::sfn_error("DescribeExecution", e)),
+            Err(e) => Err(service_error("DescribeExecution", e)),
         }
     }
 }
