@@ -98,6 +98,14 @@ pub struct RolloutState {
     /// Set by Rollback when the alias held a routing this rollout did not produce, which it left as it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_alone: Option<crate::domain::Routing>,
+    /// How the last wait ended (`ResultPath: "$.operator"` of Bake and Paused): an operator's command
+    /// (`{"command": "promote" | "pause" | "resume", …}`), or the bake's `States.Timeout` (the bake is over).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Value>,
+    /// A wait failed by a signal (`ResultPath: "$.signal"`): `AlarmFired`, `Aborted`, or a pause that
+    /// outlived its maximum (`States.Timeout` in Paused). A verdict, not an error: nothing was in flight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<StateError>,
 }
 
 impl RolloutState {
@@ -115,6 +123,8 @@ impl RolloutState {
             reason: None,
             end_error: None,
             left_alone: None,
+            operator: None,
+            signal: None,
         }
     }
 
@@ -124,11 +134,22 @@ impl RolloutState {
         self.rollout.check_schema()
     }
 
-    /// Why the rollout stops, from what the state carries: a caught error first, then a failed hook, then an
-    /// unhealthy verdict. `None` when nothing failed.
+    /// The operator's command that ended the last wait, if any (`promote`, `pause`, `resume`).
+    pub fn operator_command(&self) -> Option<&str> {
+        self.operator
+            .as_ref()
+            .and_then(|o| o.get("command"))
+            .and_then(Value::as_str)
+    }
+
+    /// Why the rollout stops, from what the state carries: a caught error first, then a signal, a failed
+    /// hook, then an unhealthy verdict. `None` when nothing failed.
     pub fn failure_reason(&self) -> Option<String> {
         if let Some(error) = &self.error {
             return Some(error.message());
+        }
+        if let Some(signal) = &self.signal {
+            return Some(signal_reason(signal));
         }
         if let Some(hook) = self.hook.as_ref().filter(|h| !h.succeeded) {
             return Some(format!(
@@ -141,6 +162,38 @@ impl RolloutState {
             .as_ref()
             .filter(|v| !v.healthy)
             .map(Verdict::reason)
+    }
+}
+
+/// Why a signal stopped the rollout. Its Cause, when there is one (the emulator drops it).
+fn signal_reason(signal: &StateError) -> String {
+    let given = signal.cause.as_deref().filter(|c| !c.trim().is_empty());
+    match (signal.error.as_str(), given) {
+        (_, Some(_)) if signal.error != "States.Timeout" => signal.message(),
+        (crate::registry::control::ALARM_FIRED, _) => "an alarm fired during the bake".to_string(),
+        (crate::registry::control::ABORTED, _) => "aborted by an operator".to_string(),
+        ("States.Timeout" | "States.HeartbeatTimeout", _) => {
+            "the rollout stayed paused past its maximum pause".to_string()
+        }
+        _ => signal.message(),
+    }
+}
+
+/// The Wait function's input (Bake and Paused, `lambda:invoke.waitForTaskToken`): the wait's kind, its task
+/// token (`$$.Task.Token`), and the state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WaitInput {
+    pub schema_version: u32,
+    pub kind: crate::registry::control::WaitKind,
+    pub token: String,
+    pub state: RolloutState,
+}
+
+impl WaitInput {
+    pub fn check_schema(&self) -> Result<()> {
+        check_version(self.schema_version, "wait input")?;
+        self.state.check_schema()
     }
 }
 
@@ -225,129 +278,5 @@ impl NotifyInput {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn rollout() -> Rollout {
-        Rollout {
-            alarms: vec![],
-            ..crate::fake::canary_rollout()
-        }
-    }
-
-    #[test]
-    fn state_round_trips_in_camel_case_and_omits_empty_fields() {
-        let state = RolloutState::new(rollout());
-        let v = serde_json::to_value(&state).unwrap();
-        assert_eq!(v["schemaVersion"], 1);
-        assert_eq!(v["waitSeconds"], 0);
-        assert_eq!(v["done"], false);
-        assert!(v.get("error").is_none() && v.get("verdict").is_none());
-        let back: RolloutState = serde_json::from_value(v).unwrap();
-        assert_eq!(back, state);
-        back.check_schema().unwrap();
-    }
-
-    #[test]
-    fn catch_error_fields_are_read_as_step_functions_writes_them() {
-        let mut v = serde_json::to_value(RolloutState::new(rollout())).unwrap();
-        v["error"] = json!({"Error": "AliasChanged",
-            "Cause": "{\"errorType\":\"AliasChanged\",\"errorMessage\":\"alias live changed outside this rollout: x\"}"});
-        let state: RolloutState = serde_json::from_value(v).unwrap();
-        assert_eq!(state.error.as_ref().unwrap().error, "AliasChanged");
-        assert_eq!(
-            state.failure_reason().unwrap(),
-            "alias live changed outside this rollout: x"
-        );
-        let timeout = StateError {
-            error: "States.Timeout".into(),
-            cause: None,
-        };
-        assert_eq!(timeout.message(), "States.Timeout");
-        let text = StateError {
-            error: "Lambda.Unknown".into(),
-            cause: Some("The cause could not be determined".into()),
-        };
-        assert_eq!(text.message(), "The cause could not be determined");
-    }
-
-    #[test]
-    fn a_six_megabyte_cause_or_error_is_read_back_capped() {
-        let long = "é".repeat(3 * 1024 * 1024);
-        let payload = json!({"errorType": "AwsRejected", "errorMessage": long}).to_string();
-        let cases = [
-            StateError {
-                error: "AwsRejected".into(),
-                cause: Some(payload),
-            },
-            StateError {
-                error: "Lambda.Unknown".into(),
-                cause: Some(long.clone()),
-            },
-            StateError {
-                error: long.clone(),
-                cause: None,
-            },
-        ];
-        for error in cases {
-            let message = error.message();
-            assert!(message.len() <= MAX_OUTSIDE_TEXT, "{} bytes", message.len());
-            assert!(message.starts_with("éé") && message.ends_with(" bytes cut)"));
-            let mut state = RolloutState::new(rollout());
-            state.error = Some(error);
-            assert_eq!(state.failure_reason(), Some(message));
-        }
-    }
-
-    #[test]
-    fn failure_reason_prefers_error_then_hook_then_verdict() {
-        let mut state = RolloutState::new(rollout());
-        assert_eq!(state.failure_reason(), None);
-        state.verdict = Some(Verdict {
-            healthy: false,
-            failing: vec!["errors".into()],
-            ..Verdict::default()
-        });
-        assert_eq!(state.failure_reason().unwrap(), "alarm(s) firing: errors");
-        state.hook = Some(HookOutcome {
-            phase: HookPhase::PostTraffic,
-            succeeded: false,
-            reason: Some("smoke test failed".into()),
-        });
-        assert_eq!(
-            state.failure_reason().unwrap(),
-            "postTraffic hook failed: smoke test failed"
-        );
-        state.error = Some(StateError {
-            error: "Transient".into(),
-            cause: Some("throttled".into()),
-        });
-        assert_eq!(state.failure_reason().unwrap(), "throttled");
-    }
-
-    #[test]
-    fn wrapped_inputs_check_their_versions() {
-        let hook: HookInput = serde_json::from_value(json!({
-            "schemaVersion": 1, "phase": "preTraffic",
-            "state": serde_json::to_value(RolloutState::new(rollout())).unwrap()
-        }))
-        .unwrap();
-        hook.check_schema().unwrap();
-        let notify: NotifyInput = serde_json::from_value(json!({
-            "schemaVersion": 2, "event": "RolloutSucceeded",
-            "state": serde_json::to_value(RolloutState::new(rollout())).unwrap()
-        }))
-        .unwrap();
-        assert_eq!(
-            notify.check_schema().unwrap_err().error_type(),
-            "InvalidState"
-        );
-        let prepare: PrepareInput = serde_json::from_value(
-            json!({"schemaVersion": 1, "rolloutId": "r-1", "request": {"functionName": "f"}}),
-        )
-        .unwrap();
-        prepare.check_schema().unwrap();
-    }
-}
+#[path = "state_tests.rs"]
+mod tests;

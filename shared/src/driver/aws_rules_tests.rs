@@ -89,6 +89,7 @@ async fn with_a_registry_a_second_rollout_on_the_alias_is_busy_and_every_end_rel
         execution_arn: None,
         started_ms: 0,
         lease_until_ms: u64::MAX,
+        ..Default::default()
     });
     let outcome = LocalDriver::new(&aws, &clock)
         .run(&spec(json!({})), "r-second", &mut Silent)

@@ -63,6 +63,10 @@ pub enum Op {
     Journal,
     /// Step Functions DescribeExecution.
     DescribeExecution,
+    /// The lease's listening side (DynamoDB conditional update or read): waits, commands, alarm events.
+    Control,
+    /// Step Functions SendTaskSuccess / SendTaskFailure.
+    TaskCallback,
     Invoke,
     /// SNS Publish.
     Publish,

@@ -4,6 +4,9 @@
 
 use super::{FakeAws, Op};
 use crate::error::Result;
+use crate::registry::control::{
+    Answer, Delivery, LeaseKey, RolloutControl, Signal, TaskCallback, Waiting,
+};
 use crate::registry::{
     Acquired, ExecutionStatus, Lease, LeaseStore, RolloutJournal, RolloutRecord, RolloutStatus,
 };
@@ -92,7 +95,85 @@ impl ExecutionStatus for FakeAws {
     }
 }
 
+/// DynamoDB's conditional update: only the lease `key.rollout_id` holds is changed.
+fn held<'a>(
+    leases: &'a mut std::collections::BTreeMap<(String, String), Lease>,
+    key: &LeaseKey,
+) -> Option<&'a mut Lease> {
+    leases
+        .get_mut(&(key.function.clone(), key.alias.clone()))
+        .filter(|l| l.rollout_id == key.rollout_id)
+}
+
+impl RolloutControl for FakeAws {
+    async fn wait_for(&self, key: &LeaseKey, waiting: &Waiting) -> Result<Option<Lease>> {
+        let mut st = self.lock();
+        st.begin(Op::Control)?;
+        Ok(held(&mut st.leases, key).map(|lease| {
+            lease.waiting = Some(waiting.clone());
+            lease.clone()
+        }))
+    }
+
+    async fn post(&self, key: &LeaseKey, signal: &Signal) -> Result<Option<Lease>> {
+        let mut st = self.lock();
+        st.begin(Op::Control)?;
+        Ok(held(&mut st.leases, key).map(|lease| {
+            match signal {
+                Signal::Command(command, at) => {
+                    lease.command = Some(command.clone());
+                    lease.command_ms = Some(*at);
+                }
+                Signal::Alarm(seen) => lease.alarm = Some(seen.clone()),
+            }
+            lease.clone()
+        }))
+    }
+
+    async fn lease_of(&self, function: &str, alias: &str) -> Result<Option<Lease>> {
+        let mut st = self.lock();
+        st.begin(Op::Control)?;
+        Ok(st
+            .leases
+            .get(&(function.to_string(), alias.to_string()))
+            .cloned())
+    }
+}
+
+impl TaskCallback for FakeAws {
+    /// Step Functions' rules: a token is answered once; later answers find it finished (`InvalidToken` or
+    /// `TaskTimedOut`), as do unknown tokens.
+    async fn answer(&self, token: &str, answer: &Answer) -> Result<Delivery> {
+        let mut st = self.lock();
+        st.begin(Op::TaskCallback)?;
+        match st.tokens.get_mut(token) {
+            Some(slot @ None) => {
+                *slot = Some(answer.clone());
+                Ok(Delivery::Delivered)
+            }
+            _ => Ok(Delivery::AlreadyFinished),
+        }
+    }
+}
+
 impl FakeAws {
+    /// A task token the state machine waits on (what `waitForTaskToken` hands the Bake function).
+    pub fn open_token(&self, token: &str) -> &Self {
+        self.lock().tokens.insert(token.to_string(), None);
+        self
+    }
+
+    /// A token ending without an answer (its task timed out: the bake is over).
+    pub fn time_out_token(&self, token: &str) -> &Self {
+        self.lock().tokens.remove(token);
+        self
+    }
+
+    /// How a token was answered: `None` while it waits (or if it is unknown).
+    pub fn token_answer(&self, token: &str) -> Option<Answer> {
+        self.lock().tokens.get(token).cloned().flatten()
+    }
+
     /// Whether an execution runs, for the lease's takeover check.
     pub fn set_execution(&self, execution_arn: &str, running: bool) -> &Self {
         self.lock()

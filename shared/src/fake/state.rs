@@ -25,6 +25,8 @@ pub(super) struct State {
     pub leases: BTreeMap<(String, String), crate::registry::Lease>,
     pub records: BTreeMap<String, crate::registry::RolloutRecord>,
     pub executions: BTreeMap<String, bool>,
+    /// Task tokens: open ones wait for an answer; answered ones keep it (`SendTaskSuccess`/`Failure`).
+    pub tokens: BTreeMap<String, Option<crate::registry::control::Answer>>,
     pub scheduled: Vec<Scheduled>,
     pub topics: BTreeSet<String>,
     pub notifications: Vec<(String, Notification)>,

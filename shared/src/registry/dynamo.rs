@@ -5,9 +5,10 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 use serde::de::DeserializeOwned;
 
+use super::control::{Answer, Delivery, LeaseKey, RolloutControl, Signal, TaskCallback, Waiting};
 use super::keys::{alias_pk, rollout_sk, LEASE_SK};
 use super::{
     Acquired, ExecutionStatus, Lease, LeaseStore, RolloutJournal, RolloutRecord, RolloutStatus,
@@ -254,5 +255,136 @@ impl ExecutionStatus for AwsPorts {
             }
             Err(e) => Err(service_error("DescribeExecution", e)),
         }
+    }
+}
+
+impl AwsPorts {
+    /// One conditional update of the rollout's lease: `set` (an UpdateExpression's SET clause over the
+    /// `values`), only while `key.rollout_id` holds it. Answers the lease as it now stands, or `None` when the
+    /// rollout no longer holds it.
+    async fn update_lease(
+        &self,
+        key: &LeaseKey,
+        set: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Lease>> {
+        let Some(table) = &self.table else {
+            return Ok(None);
+        };
+        let mut request = self
+            .dynamodb
+            .update_item()
+            .table_name(table)
+            .key("pk", s(alias_pk(&key.function, &key.alias)))
+            .key("sk", s(LEASE_SK))
+            .update_expression(set)
+            .condition_expression("rolloutId = :me")
+            .expression_attribute_values(":me", s(&key.rollout_id))
+            .return_values(ReturnValue::AllNew);
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(out) => out.attributes.map(from_item).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|se| se.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(dynamodb_error("UpdateItem", e)),
+        }
+    }
+}
+
+fn attribute<T: serde::Serialize>(value: &T) -> Result<AttributeValue> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| mapping("attribute", e))
+}
+
+impl RolloutControl for AwsPorts {
+    async fn wait_for(&self, key: &LeaseKey, waiting: &Waiting) -> Result<Option<Lease>> {
+        self.update_lease(key, "SET waiting = :w", vec![(":w", attribute(waiting)?)])
+            .await
+    }
+
+    async fn post(&self, key: &LeaseKey, signal: &Signal) -> Result<Option<Lease>> {
+        match signal {
+            Signal::Command(command, at) => {
+                self.update_lease(
+                    key,
+                    "SET command = :c, commandMs = :t",
+                    vec![
+                        (":c", attribute(command)?),
+                        (":t", AttributeValue::N(at.to_string())),
+                    ],
+                )
+                .await
+            }
+            Signal::Alarm(seen) => {
+                self.update_lease(key, "SET alarm = :a", vec![(":a", attribute(seen)?)])
+                    .await
+            }
+        }
+    }
+
+    async fn lease_of(&self, function: &str, alias: &str) -> Result<Option<Lease>> {
+        match &self.table {
+            Some(table) => self.lease_now(table, function, alias).await,
+            None => Ok(None),
+        }
+    }
+}
+
+/// Step Functions caps a failure's cause at 32,768 characters and its error name at 256.
+const MAX_CAUSE: usize = 32_768;
+
+impl TaskCallback for AwsPorts {
+    async fn answer(&self, token: &str, answer: &Answer) -> Result<Delivery> {
+        let (operation, result) = match answer {
+            Answer::Succeed(output) => (
+                "SendTaskSuccess",
+                self.sfn
+                    .send_task_success()
+                    .task_token(token)
+                    .output(output.to_string())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| finished_or(e, "SendTaskSuccess")),
+            ),
+            Answer::Fail { error, cause } => (
+                "SendTaskFailure",
+                self.sfn
+                    .send_task_failure()
+                    .task_token(token)
+                    .error(*error)
+                    .cause(crate::text::cap(cause, MAX_CAUSE))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| finished_or(e, "SendTaskFailure")),
+            ),
+        };
+        match result {
+            Ok(()) => Ok(Delivery::Delivered),
+            Err(None) => Ok(Delivery::AlreadyFinished),
+            Err(Some(error)) => {
+                tracing::debug!(operation, %error, "task callback failed");
+                Err(error)
+            }
+        }
+    }
+}
+
+/// `None` when the token's task has already ended (answered, timed out, or its execution stopped): the
+/// answer is moot, not an error. Otherwise the error.
+fn finished_or<E>(e: aws_sdk_sfn::error::SdkError<E>, operation: &str) -> Option<Error>
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use aws_sdk_sfn::error::ProvideErrorMetadata;
+    match e.code() {
+        Some("InvalidToken" | "TaskTimedOut" | "TaskDoesNotExist") => None,
+        _ => Some(service_error(operation, e)),
     }
 }

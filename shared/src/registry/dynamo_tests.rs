@@ -35,6 +35,7 @@ fn lease(id: &str) -> Lease {
         )),
         started_ms: 1_700_000_000_000,
         lease_until_ms: 1_700_000_900_000,
+        ..Default::default()
     }
 }
 
@@ -61,6 +62,8 @@ fn record(status: RolloutStatus) -> RolloutRecord {
         ended_ms: (status != RolloutStatus::Running).then_some(1_700_000_360_000),
         bake_ends_ms: None,
         reason: None,
+        alarms: vec![],
+        snapshot: None,
     }
 }
 

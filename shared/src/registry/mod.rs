@@ -10,6 +10,7 @@
 //!   of the local index `history`). While the rollout runs it carries `runningPk`/`runningSk` (the sparse
 //!   global index `running` lists them); once it ends, `expiresAt` (the TTL attribute).
 
+pub mod control;
 mod dynamo;
 
 #[cfg(test)]
@@ -26,7 +27,7 @@ use crate::rollout::Rollout;
 pub const HISTORY_DAYS: u64 = 90;
 
 /// Who owns an alias while a rollout runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Lease {
     pub function_name: String,
@@ -38,6 +39,17 @@ pub struct Lease {
     pub started_ms: u64,
     /// Past this, a lease with no execution (a local rollout whose process died) may be taken over.
     pub lease_until_ms: u64,
+    /// The wait the rollout is in (a bake or a pause), with its task token (`control`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<control::Waiting>,
+    /// The operator's latest command, and when it was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<control::Command>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_ms: Option<u64>,
+    /// The latest alarm event the watcher saw for this rollout.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alarm: Option<control::AlarmSeen>,
 }
 
 /// What `LeaseStore::acquire` found.
@@ -107,6 +119,13 @@ pub struct RolloutRecord {
     pub bake_ends_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The alarms the rollout watches (the alarm watcher finds its rollouts by them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub alarms: Vec<String>,
+    /// The rollout as last recorded (JSON), so a rollout whose execution died can still be rolled back
+    /// (`usecase::cleanup`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<String>,
 }
 
 impl RolloutRecord {
@@ -135,6 +154,8 @@ impl RolloutRecord {
             ended_ms: (status != RolloutStatus::Running).then_some(now_ms),
             bake_ends_ms: None,
             reason: None,
+            alarms: rollout.alarms.clone(),
+            snapshot: serde_json::to_string(rollout).ok(),
         }
     }
 }

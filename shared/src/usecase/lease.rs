@@ -32,6 +32,7 @@ pub async fn take(registry: &impl Registry, clock: &impl Clock, rollout: &Rollou
         execution_arn: rollout.execution_arn.clone(),
         started_ms: rollout.started_ms,
         lease_until_ms: now + plan_ms + LOCAL_LEASE_SLACK.as_millis() as u64,
+        ..Default::default()
     };
     if let Acquired::HeldBy(holder) = registry.acquire(&lease, None).await? {
         if !is_dead(registry, &holder, now).await? {

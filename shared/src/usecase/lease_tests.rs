@@ -65,6 +65,7 @@ async fn a_lease_whose_execution_ended_is_taken_over() {
         execution_arn: Some(arn("r-old")),
         started_ms: 1,
         lease_until_ms: u64::MAX,
+        ..Default::default()
     };
     aws.put_lease(dead.clone());
     aws.set_execution(&arn("r-old"), false);

@@ -2,8 +2,10 @@
 //! machine's Lambda functions and `shifter deploy --local`) run exactly the same code.
 
 mod check;
+pub mod cleanup;
 mod hook;
 pub mod lease;
+pub mod listen;
 mod notify;
 pub mod prepare;
 mod rollback;
@@ -20,6 +22,8 @@ pub use shift::{finalize, shift_traffic};
 
 #[cfg(test)]
 mod lease_tests;
+#[cfg(test)]
+mod listen_tests;
 #[cfg(test)]
 mod ownership_tests;
 #[cfg(test)]
