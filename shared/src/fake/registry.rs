@@ -21,7 +21,7 @@ impl LeaseStore for FakeAws {
                 if held.rollout_id != lease.rollout_id
                     && Some(held.rollout_id.as_str()) != take_over =>
             {
-                Ok(Acquired::HeldBy(held.clone()))
+                Ok(Acquired::HeldBy(Box::new(held.clone())))
             }
             _ => {
                 st.leases.insert(key, lease.clone());

@@ -118,13 +118,13 @@ impl LeaseStore for AwsPorts {
                     _ => None,
                 };
                 match held {
-                    Some(Some(item)) => Ok(Acquired::HeldBy(from_item(item)?)),
+                    Some(Some(item)) => Ok(Acquired::HeldBy(Box::new(from_item(item)?))),
                     // Some emulators leave the old item out of the answer: read it.
                     Some(None) => match self
                         .lease_now(table, &lease.function_name, &lease.alias)
                         .await?
                     {
-                        Some(holder) => Ok(Acquired::HeldBy(holder)),
+                        Some(holder) => Ok(Acquired::HeldBy(Box::new(holder))),
                         None => Err(Error::Transient {
                             operation: "PutItem".into(),
                             message: "the alias's lease was released while being taken; retry"

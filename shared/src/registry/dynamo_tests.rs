@@ -104,7 +104,7 @@ async fn the_lease_is_a_conditional_put_and_a_held_lease_names_its_holder() {
     );
     assert_eq!(
         ports.acquire(&lease("r-2"), Some("r-9")).await.unwrap(),
-        Acquired::HeldBy(lease("r-0"))
+        Acquired::HeldBy(Box::new(lease("r-0")))
     );
 }
 

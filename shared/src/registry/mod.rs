@@ -58,7 +58,7 @@ pub enum Acquired {
     /// The lease is this rollout's now (or already was: a retried Prepare).
     Taken,
     /// Another rollout holds it.
-    HeldBy(Lease),
+    HeldBy(Box<Lease>),
 }
 
 /// How a rollout ended, or that it has not.
