@@ -17,7 +17,7 @@ use shifter::aws::AwsPorts;
 use shifter::notification::Notification;
 use shifter::ports::Notifier;
 use shifter::rollout::Rollout;
-use shifter::state::{HookInput, NotifyInput, PrepareInput, RolloutState};
+use shifter::state::{HookInput, NotifyInput, PrepareInput, RolloutState, WaitInput};
 use shifter::Error;
 use tracing::{info_span, warn, Instrument};
 
@@ -47,6 +47,11 @@ impl From<FnError> for Diagnostic {
 /// Inputs that name the rollout they belong to, for the tracing span.
 pub trait Traced {
     fn rollout_id(&self) -> &str;
+    /// The span every log line of the invocation carries. Events that concern several rollouts (an alarm)
+    /// name what they are about instead; each rollout's own lines carry its `rollout_id`.
+    fn span(&self, step: &'static str) -> tracing::Span {
+        info_span!("step", step, rollout_id = %self.rollout_id())
+    }
 }
 
 impl Traced for PrepareInput {
@@ -62,6 +67,12 @@ impl Traced for RolloutState {
 }
 
 impl Traced for HookInput {
+    fn rollout_id(&self) -> &str {
+        &self.state.rollout.rollout_id
+    }
+}
+
+impl Traced for WaitInput {
     fn rollout_id(&self) -> &str {
         &self.state.rollout.rollout_id
     }
@@ -141,7 +152,7 @@ where
     let ports = &ports;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let input: I = parse(event.payload)?;
-        let span = info_span!("step", step, rollout_id = %input.rollout_id());
+        let span = input.span(step);
         let budget = budget(event.context.deadline, shifter::time::unix_millis());
         // Boxed: the SDK futures nest deep enough to hit the compiler's layout depth limit in `main`.
         let work = Box::pin(handler(ports.with_budget(budget), input).instrument(span.clone()));
