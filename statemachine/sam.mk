@@ -1,7 +1,7 @@
 # The state machine's deployables: `include statemachine/sam.mk` from the root Makefile (after harness.mk),
 # or run alone: `make -f statemachine/sam.mk lint-iac`.
 #
-#   make build      the six state-machine functions, release, arm64 -> target/lambda/<bin>/bootstrap.zip
+#   make build      the state machine's and the listeners' functions, release, arm64 -> target/lambda/<bin>/bootstrap.zip
 #   make lint-iac   cfn-lint template.yaml (SAM) + asl-validator statemachine/rollout.asl.json
 #
 # cargo-lambda and cfn-lint come from the harness venv (.venv, `make venv`); asl-validator is installed once,
@@ -15,7 +15,7 @@ include $(SAM_ROOT)/tests/harness/harness.mk
 endif
 
 SAM_VENV ?= $(SAM_ROOT)/.venv
-SAM_FUNCTIONS := shifter-prepare shifter-run-hook shifter-advance shifter-finalize shifter-rollback shifter-notify
+SAM_FUNCTIONS := shifter-prepare shifter-run-hook shifter-advance shifter-finalize shifter-rollback shifter-notify shifter-wait shifter-alarm-watcher shifter-execution-cleanup
 SAM_RUST_TARGET := aarch64-unknown-linux-gnu
 
 ASL_VALIDATOR_VERSION := 4.0.0

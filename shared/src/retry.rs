@@ -33,6 +33,9 @@ pub const TRANSIENT: &str = "Transient";
 pub struct RetryRule {
     /// Idempotent Tasks also retry [`TIMEOUT_ERRORS`].
     pub idempotent: bool,
+    /// A callback Task (`waitForTaskToken`: Bake, Paused) ends on purpose with `States.Timeout` (the bake is
+    /// over), so it never retries that one.
+    pub callback: bool,
     pub interval_seconds: u32,
     pub max_attempts: u32,
     pub backoff_rate: f64,
@@ -44,7 +47,11 @@ impl RetryRule {
         let mut names = LAMBDA_SERVICE_ERRORS.to_vec();
         names.push(TRANSIENT);
         if self.idempotent {
-            names.extend(TIMEOUT_ERRORS);
+            names.extend(
+                TIMEOUT_ERRORS
+                    .into_iter()
+                    .filter(|n| !(self.callback && *n == "States.Timeout")),
+            );
         }
         names
     }
@@ -58,16 +65,18 @@ impl RetryRule {
 
 const STANDARD: RetryRule = RetryRule {
     idempotent: true,
+    callback: false,
     interval_seconds: 2,
     max_attempts: 4,
     backoff_rate: 2.0,
 };
 
-/// Every Task of the state machine and its rule. Every Task but the hooks is idempotent: writes are absolute
+/// Every Task of the state machine and its rule. Every Task but the hooks is idempotent (a retried wait
+/// registers its new token over the old one): writes are absolute
 /// and fenced, reads are reads, PublishVersion returns the existing version when nothing changed, and a
 /// notification sent twice is at-least-once delivery. A hook is the user's code and may not be: it is
 /// retried only when Lambda says it did not run.
-pub const TASKS: [(&str, RetryRule); 8] = [
+pub const TASKS: [(&str, RetryRule); 10] = [
     ("Prepare", STANDARD),
     (
         "PreTrafficHook",
@@ -77,6 +86,20 @@ pub const TASKS: [(&str, RetryRule); 8] = [
         },
     ),
     ("Advance", STANDARD),
+    (
+        "Bake",
+        RetryRule {
+            callback: true,
+            ..STANDARD
+        },
+    ),
+    (
+        "Paused",
+        RetryRule {
+            callback: true,
+            ..STANDARD
+        },
+    ),
     ("Finalize", STANDARD),
     (
         "PostTrafficHook",

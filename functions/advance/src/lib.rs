@@ -3,7 +3,7 @@
 //! publishes TrafficShifted.
 //!
 //! Output: `verdict` (always set), `waitSeconds` (the bake of the step just applied), and `done` (true when
-//! only the final step is left, after a healthy check). The Choice after it goes: unhealthy → Rollback,
+//! only the final step is left, after a healthy check, or after an operator's promote: `$.operator`). The Choice after it goes: unhealthy → Rollback,
 //! done → Finalize, otherwise → Wait `waitSeconds` → Advance. So each non-final step costs three state
 //! transitions (Advance, Choice, Wait), and the alias sees the same writes as in the local driver: every
 //! step's weight, each one after a healthy check, then Finalize after a last healthy check.
@@ -23,16 +23,24 @@ where
 {
     state.check_schema()?;
     let now = shifter::time::unix_millis();
+    let promote = state.operator_command() == Some("promote");
     let verdict = usecase::check_health(ports, &state.rollout, now).await?;
     let healthy = verdict.healthy;
     let mut next = RolloutState {
         verdict: Some(verdict),
         wait_seconds: 0,
         done: false,
+        operator: None,
         ..state
     };
     next.rollout.checked_ms = now;
     if !healthy {
+        return Ok(next);
+    }
+    if promote {
+        // An operator's promote: the remaining steps and bakes are skipped after this last healthy check.
+        tracing::info!(rollout_id = %next.rollout.rollout_id, "promote requested: skipping the remaining steps");
+        next.done = true;
         return Ok(next);
     }
     match next.rollout.next_step().filter(|s| s.weight_bps < FULL_BPS) {
@@ -87,6 +95,26 @@ mod tests {
         );
         assert_eq!(aws.calls(Op::WriteAlias), 2);
         assert_eq!(aws.notifications().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_operators_promote_skips_the_remaining_steps_after_a_healthy_check() {
+        let aws = world();
+        let strategy = json!({"type": "linear", "percent": 20, "intervalSeconds": 60});
+        let state = prepared(&aws, request(strategy, json!({}))).await;
+        let mut state = handle(&aws, state).await.unwrap();
+        state.operator = Some(json!({"command": "promote"}));
+        let promoted = handle(&aws, state.clone()).await.unwrap();
+        assert!(promoted.done && promoted.operator.is_none());
+        assert_eq!(
+            promoted.rollout.steps_done, 1,
+            "no further step was applied"
+        );
+        assert_eq!(aws.calls(Op::WriteAlias), 1);
+        // An alarm still wins over a promote.
+        aws.set_alarm(ALARM, AlarmState::Alarm);
+        let refused = handle(&aws, state).await.unwrap();
+        assert!(!refused.verdict.unwrap().healthy && !refused.done);
     }
 
     #[tokio::test]

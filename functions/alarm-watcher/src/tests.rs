@@ -42,11 +42,25 @@ async fn fails_the_waiting_bake_of_the_rollout_that_watches_the_alarm() {
     let clock = shifter::time::SystemClock;
     lease::take(&aws, &clock, &state.rollout).await.unwrap();
     aws.open_token("t1");
-    listen::wait(&aws, &state.rollout, WaitKind::Bake, "t1", shifter::time::unix_millis())
+    listen::wait(
+        &aws,
+        &state.rollout,
+        WaitKind::Bake,
+        "t1",
+        shifter::time::unix_millis(),
+    )
+    .await
+    .unwrap();
+    let out = handle(&aws, event("ALARM", "2099-01-01T00:00:00.000+0000"))
         .await
         .unwrap();
-    let out = handle(&aws, event("ALARM", "2099-01-01T00:00:00.000+0000")).await.unwrap();
     assert_eq!(out.rollouts.len(), 1);
     assert_eq!(out.rollouts[0].delivery, Some(Delivery::Delivered));
-    assert!(matches!(aws.token_answer("t1"), Some(Answer::Fail { error: ALARM_FIRED, .. })));
+    assert!(matches!(
+        aws.token_answer("t1"),
+        Some(Answer::Fail {
+            error: ALARM_FIRED,
+            ..
+        })
+    ));
 }

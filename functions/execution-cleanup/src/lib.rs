@@ -67,7 +67,8 @@ where
     }
     let detail = e.detail;
     let now = shifter::time::unix_millis();
-    let cleanup = cleanup::execution_ended(ports, &detail.execution_arn, &detail.status, now).await?;
+    let cleanup =
+        cleanup::execution_ended(ports, &detail.execution_arn, &detail.status, now).await?;
     Ok(CleanupOutput {
         execution_arn: detail.execution_arn,
         status: detail.status,

@@ -25,8 +25,12 @@ fn event(status: &str) -> ExecutionEvent {
 async fn stopped_mid_bake(aws: &shifter::fake::FakeAws) -> shifter::rollout::Rollout {
     let mut state = prepared(aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
     state.rollout.execution_arn = Some(ARN.into());
-    lease::take(aws, &shifter::time::SystemClock, &state.rollout).await.unwrap();
-    let shifted = shifter::usecase::shift_traffic(aws, &state.rollout).await.unwrap();
+    lease::take(aws, &shifter::time::SystemClock, &state.rollout)
+        .await
+        .unwrap();
+    let shifted = shifter::usecase::shift_traffic(aws, &state.rollout)
+        .await
+        .unwrap();
     lease::progress(aws, &shifted, shifter::time::unix_millis(), None).await;
     shifted
 }
@@ -35,7 +39,10 @@ async fn stopped_mid_bake(aws: &shifter::fake::FakeAws) -> shifter::rollout::Rol
 async fn an_execution_stopped_mid_bake_is_rolled_back_and_its_lease_released() {
     let aws = world();
     let r = stopped_mid_bake(&aws).await;
-    assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::split("1", "2", 1000));
+    assert_eq!(
+        aws.alias(FUNCTION, ALIAS).routing,
+        Routing::split("1", "2", 1000)
+    );
     let out = handle(&aws, event("ABORTED")).await.unwrap();
     assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
     assert!(aws.lease(FUNCTION, ALIAS).is_none());
@@ -57,7 +64,14 @@ async fn an_execution_stopped_mid_bake_is_rolled_back_and_its_lease_released() {
 async fn a_rollout_that_ended_through_its_own_rollback_is_not_touched() {
     let aws = world();
     let r = stopped_mid_bake(&aws).await;
-    lease::finish(&aws, &r, RolloutStatus::Promoted, None, shifter::time::unix_millis()).await;
+    lease::finish(
+        &aws,
+        &r,
+        RolloutStatus::Promoted,
+        None,
+        shifter::time::unix_millis(),
+    )
+    .await;
     let writes = aws.calls(Op::WriteAlias);
     let out = handle(&aws, event("FAILED")).await.unwrap();
     assert!(out.cleanup.is_none());
@@ -74,7 +88,10 @@ async fn someone_elses_change_is_left_alone() {
     let out = handle(&aws, event("TIMED_OUT")).await.unwrap();
     assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("3"));
     assert_eq!(out.cleanup.unwrap().status, RolloutStatus::LeftAlone);
-    assert_eq!(aws.record_of(&r.rollout_id).unwrap().status, RolloutStatus::LeftAlone);
+    assert_eq!(
+        aws.record_of(&r.rollout_id).unwrap().status,
+        RolloutStatus::LeftAlone
+    );
 }
 
 #[tokio::test]
@@ -84,5 +101,8 @@ async fn succeeded_or_running_executions_are_none_of_its_business() {
     for status in ["SUCCEEDED", "RUNNING"] {
         assert!(handle(&aws, event(status)).await.unwrap().cleanup.is_none());
     }
-    assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::split("1", "2", 1000));
+    assert_eq!(
+        aws.alias(FUNCTION, ALIAS).routing,
+        Routing::split("1", "2", 1000)
+    );
 }

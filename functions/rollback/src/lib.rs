@@ -116,6 +116,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_signal_rolls_back_as_a_verdict_not_an_error() {
+        for (signal, reason) in [
+            ("AlarmFired", "an alarm fired during the bake"),
+            ("Aborted", "aborted by an operator"),
+            (
+                "States.Timeout",
+                "the rollout stayed paused past its maximum pause",
+            ),
+        ] {
+            let aws = world();
+            let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+            let mut state = shifter_advance::handle(&aws, state).await.unwrap();
+            state.signal = Some(StateError {
+                error: signal.into(),
+                cause: None,
+            });
+            let out = handle(&aws, state).await.unwrap();
+            assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
+            assert_eq!(out.reason.as_deref(), Some(reason));
+            assert_eq!(out.end_error.as_deref(), Some("RolledBack"));
+            let last = aws.notifications().pop().unwrap().1;
+            assert_eq!(last.event_type, EventType::RolledBack, "{signal}");
+        }
+    }
+
+    #[tokio::test]
     async fn the_execution_ends_with_rolled_back_or_the_caught_conflict() {
         for (caught, expected) in [
             (None, "RolledBack"),

@@ -55,16 +55,29 @@ mod tests {
     async fn registers_the_token_and_fails_it_when_an_alarm_already_fired() {
         let aws = world();
         let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
-        lease::take(&aws, &shifter::time::SystemClock, &state.rollout).await.unwrap();
+        lease::take(&aws, &shifter::time::SystemClock, &state.rollout)
+            .await
+            .unwrap();
         aws.open_token("t1").open_token("t2");
         let out = handle(&aws, input(state.clone(), "t1")).await.unwrap();
         assert!(matches!(out.outcome, WaitOutcome::Listening));
-        let lease = aws.lease(&state.rollout.function_name, &state.rollout.alias).unwrap();
+        let lease = aws
+            .lease(&state.rollout.function_name, &state.rollout.alias)
+            .unwrap();
         let waiting = lease.waiting.unwrap();
-        assert_eq!((waiting.kind, waiting.token.as_str()), (WaitKind::Bake, "t1"));
+        assert_eq!(
+            (waiting.kind, waiting.token.as_str()),
+            (WaitKind::Bake, "t1")
+        );
         aws.set_alarm(ALARM, AlarmState::Alarm);
         handle(&aws, input(state, "t2")).await.unwrap();
-        assert!(matches!(aws.token_answer("t2"), Some(Answer::Fail { error: ALARM_FIRED, .. })));
+        assert!(matches!(
+            aws.token_answer("t2"),
+            Some(Answer::Fail {
+                error: ALARM_FIRED,
+                ..
+            })
+        ));
     }
 
     #[tokio::test]
@@ -73,6 +86,9 @@ mod tests {
         let state = prepared(&aws, request(json!("AllAtOnce"), json!({}))).await;
         let mut bad = input(state, "t");
         bad.schema_version = 9;
-        assert_eq!(handle(&aws, bad).await.unwrap_err().error_type(), "InvalidState");
+        assert_eq!(
+            handle(&aws, bad).await.unwrap_err().error_type(),
+            "InvalidState"
+        );
     }
 }
