@@ -6,6 +6,7 @@ use serde_json::Value;
 use shifter::Error;
 use shifter_contract_tests::*;
 
+use shifter::registry::control::SIGNAL_NAMES;
 use shifter::retry::{LAMBDA_SERVICE_ERRORS, TASKS, TIMEOUT_ERRORS};
 
 fn tasks(asl: &Value) -> Vec<(&String, &Value)> {
@@ -13,6 +14,18 @@ fn tasks(asl: &Value) -> Vec<(&String, &Value)> {
         .iter()
         .filter(|(_, s)| s["Type"] == "Task")
         .collect()
+}
+
+/// The function a Task invokes: its Resource, or for a callback Task the `FunctionName` it passes.
+fn function_of(task: &Value) -> &str {
+    match task["Resource"].as_str().unwrap() {
+        WAIT_FOR_TASK_TOKEN => task["Parameters"]["FunctionName"].as_str().unwrap(),
+        other => other,
+    }
+}
+
+fn is_callback(task: &Value) -> bool {
+    task["Resource"] == WAIT_FOR_TASK_TOKEN
 }
 
 fn error_names(list: Option<&Value>) -> Vec<String> {
@@ -77,7 +90,7 @@ fn placeholders_and_definition_substitutions_match_both_ways() {
 fn every_task_calls_a_substituted_function_arn() {
     let asl = asl();
     for (name, task) in tasks(&asl) {
-        let resource = task["Resource"].as_str().unwrap();
+        let resource = function_of(task);
         let inner = resource
             .strip_prefix("${")
             .and_then(|r| r.strip_suffix('}'))
@@ -97,6 +110,9 @@ fn function_binaries_match_the_workspace_and_the_build() {
         "shifter-finalize",
         "shifter-rollback",
         "shifter-notify",
+        "shifter-wait",
+        "shifter-alarm-watcher",
+        "shifter-execution-cleanup",
     ]
     .map(String::from)
     .into();
@@ -138,6 +154,10 @@ fn custom_error_names_are_shifter_error_names() {
             {
                 continue;
             }
+            if SIGNAL_NAMES.contains(&error.as_str()) {
+                seen.insert(error);
+                continue;
+            }
             assert!(
                 Error::NAMES.contains(&error.as_str()),
                 "{name} names {error:?}, which no shifter error reports (Error::NAMES: {:?})",
@@ -150,6 +170,9 @@ fn custom_error_names_are_shifter_error_names() {
         seen.contains("Transient"),
         "Transient errors must be retried"
     );
+    for signal in SIGNAL_NAMES {
+        assert!(seen.contains(signal), "no Catch routes {signal}");
+    }
 }
 
 #[test]
@@ -183,9 +206,13 @@ fn every_task_retries_lambda_service_errors_and_catches_everything() {
         );
         assert!(last["ResultPath"].as_str().is_some_and(|p| p.starts_with("$.")),
             "{name}: the Catch must keep the state (ResultPath $.something), or Rollback loses the rollout");
+        let timeout = match is_callback(task) {
+            true => task["TimeoutSecondsPath"].as_str().is_some(),
+            false => task["TimeoutSeconds"].as_u64().is_some(),
+        };
         assert!(
-            task["TimeoutSeconds"].as_u64().is_some(),
-            "{name}: no TimeoutSeconds"
+            timeout,
+            "{name}: no TimeoutSeconds (TimeoutSecondsPath for a callback Task)"
         );
     }
 }
@@ -231,9 +258,11 @@ fn idempotent_tasks_retry_function_and_client_timeouts() {
         );
         let idempotent = !name.ends_with("Hook");
         for timeout in TIMEOUT_ERRORS {
+            // A callback Task's own timeout is how its wait ends: it is caught, never retried.
+            let expected = idempotent && !(is_callback(task) && timeout == "States.Timeout");
             assert_eq!(
                 names.iter().any(|n| n == timeout),
-                idempotent,
+                expected,
                 "{name} and {timeout}: idempotent Tasks retry timeouts, hooks (user code) do not"
             );
         }
@@ -248,7 +277,7 @@ fn each_function_fails_with_transient_before_lambda_kills_it() {
     let reserve = shifter_lambda::DEADLINE_RESERVE.as_secs();
     let operation = shifter::aws::OPERATION_TIMEOUT.as_secs();
     for (name, task) in tasks(&asl) {
-        let resource = task["Resource"].as_str().unwrap();
+        let resource = function_of(task);
         let logical = resource
             .strip_prefix("${")
             .and_then(|r| r.strip_suffix("Arn}"))
@@ -261,6 +290,9 @@ fn each_function_fails_with_transient_before_lambda_kills_it() {
             operation + reserve < timeout,
             "{name}: {logical} times out after {timeout} s; one AWS call may take {operation} s + {reserve} s reserve"
         );
+        if is_callback(task) {
+            continue; // the Task's timeout is the wait (a bake, a pause), not the function's run
+        }
         let task_timeout = task["TimeoutSeconds"].as_u64().unwrap();
         assert!(
             task_timeout > timeout,
@@ -349,10 +381,81 @@ fn failed_checks_and_hooks_route_to_rollback() {
     assert_eq!(advance["Choices"][0]["Variable"], "$.verdict.healthy");
     assert_eq!(advance["Choices"][1]["Variable"], "$.done");
     assert_eq!(advance["Choices"][1]["Next"], "Finalize");
+    let bake = &states(&asl)[advance["Default"].as_str().unwrap()];
+    assert_eq!(bake["TimeoutSecondsPath"], "$.waitSeconds");
+    // Step Functions refuses a timeout of 0: a step that bakes 0 s goes straight back to Advance.
+    assert_eq!(advance["Choices"][2]["Variable"], "$.waitSeconds");
+    assert_eq!(advance["Choices"][2]["NumericEquals"], 0);
+    assert_eq!(advance["Choices"][2]["Next"], "Advance");
+}
+
+/// Where each way a wait can end goes: a bake's timeout is the bake done (Advance, keeping the state); a
+/// signal rolls back as a verdict (`$.signal`), as does a pause past its maximum; anything else is an error.
+#[test]
+fn waits_route_timeouts_signals_and_commands() {
+    let asl = asl();
+    let all = states(&asl);
+    let catch = |state: &str, error: &str| -> (String, String) {
+        let c = all[state]["Catch"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| {
+                c["ErrorEquals"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e == error)
+            })
+            .unwrap_or_else(|| panic!("{state} does not catch {error}"));
+        (
+            c["Next"].as_str().unwrap().into(),
+            c["ResultPath"].as_str().unwrap().into(),
+        )
+    };
+    for state in ["Bake", "Paused"] {
+        assert!(is_callback(&all[state]), "{state}");
+        assert_eq!(
+            all[state]["Parameters"]["FunctionName"],
+            "${WaitFunctionArn}"
+        );
+        assert_eq!(
+            all[state]["Parameters"]["Payload"]["token.$"],
+            "$$.Task.Token"
+        );
+        assert_eq!(all[state]["ResultPath"], "$.operator");
+        for signal in SIGNAL_NAMES {
+            assert_eq!(
+                catch(state, signal),
+                ("Rollback".into(), "$.signal".into()),
+                "{state}"
+            );
+        }
+        assert_eq!(
+            catch(state, "States.ALL"),
+            ("Rollback".into(), "$.error".into())
+        );
+    }
+    assert_eq!(all["Bake"]["Parameters"]["Payload"]["kind"], "Bake");
+    assert_eq!(all["Paused"]["Parameters"]["Payload"]["kind"], "Pause");
+    for timeout in ["States.Timeout", "States.HeartbeatTimeout"] {
+        assert_eq!(
+            catch("Bake", timeout),
+            ("Advance".into(), "$.operator".into())
+        );
+        assert_eq!(
+            catch("Paused", timeout),
+            ("Rollback".into(), "$.signal".into())
+        );
+    }
     assert_eq!(
-        states(&asl)[advance["Default"].as_str().unwrap()]["SecondsPath"],
-        "$.waitSeconds"
+        all["Paused"]["TimeoutSecondsPath"],
+        "$.operator.pauseSeconds"
     );
+    assert_eq!(all["Bake"]["Next"], "OperatorChoice");
+    assert_eq!(all["OperatorChoice"]["Default"], "Advance");
+    assert_eq!(all["OperatorChoice"]["Choices"][0]["Next"], "Paused");
+    assert_eq!(all["Paused"]["Next"], "Advance");
 }
 
 /// By the graph alone: the loop Advance → AdvanceChoice → Bake is 3 states, and the shortest way from
@@ -361,8 +464,9 @@ fn failed_checks_and_hooks_route_to_rollback() {
 #[test]
 fn transitions_by_static_walk_are_three_per_step_plus_seven() {
     let asl = asl();
-    let bake_next = states(&asl)["Bake"]["Next"].as_str().unwrap();
-    let loop_len = shortest_path(&asl, bake_next, "Bake", &["Rollback", "Finalize"]).unwrap();
+    // A bake ends on its timeout, caught: that is the loop's way back to Advance.
+    let bake_done = states(&asl)["Bake"]["Catch"][0]["Next"].as_str().unwrap();
+    let loop_len = shortest_path(&asl, bake_done, "Bake", &["Rollback", "Finalize"]).unwrap();
     assert_eq!(loop_len, 3, "Advance, AdvanceChoice, Bake");
     let fixed = shortest_path(&asl, "Prepare", "Promoted", &["Bake", "Rollback"]).unwrap();
     assert_eq!(fixed, 10);

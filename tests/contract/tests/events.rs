@@ -3,10 +3,12 @@
 //! - `events/requests/*.json`: valid rollout requests; `events/requests/invalid/<field>--<why>.json`: requests
 //!   rejected with `InvalidRequest` naming `<field>`.
 //! - `events/states/<function>*.json`: inputs of the state-machine functions, by file-name prefix
-//!   (`prepare` → PrepareInput, `run-hook` → HookInput, `notify` → NotifyInput, `advance` / `finalize` /
+//!   (`prepare` → PrepareInput, `run-hook` → HookInput, `notify` → NotifyInput, `wait` → WaitInput, `advance` / `finalize` /
 //!   `rollback` → RolloutState). Regenerate them from a real run over the fake AWS with
 //!   `SHIFTER_WRITE_SAMPLES=1 cargo test -p shifter-contract-tests --test events -- --ignored`.
-//! - `events/eventbridge/*.json`: EventBridge events the template's rule matches, whose `detail` is a request.
+//! - `events/eventbridge/*.json`: EventBridge events a rule of the template matches: "Rollout Requested" (its
+//!   `detail` is a request), "CloudWatch Alarm State Change" (the alarm watcher's input) and "Step Functions
+//!   Execution Status Change" (the execution cleanup's input), exactly as AWS sends them.
 
 use std::path::{Path, PathBuf};
 
@@ -15,7 +17,7 @@ use shifter::domain::AlarmState;
 use shifter::notification::{EventType, HookPhase};
 use shifter::request::RolloutRequest;
 use shifter::state::{HookInput, NotifyInput, PrepareInput, RolloutState, StateError};
-use shifter_contract_tests::{read, root, yaml_block, TEMPLATE_PATH};
+use shifter_contract_tests::{read, root, TEMPLATE_PATH};
 use shifter_lambda::testing::{request, world, ALARM, POST_HOOK, PRE_HOOK};
 
 fn files(dir: &Path) -> Vec<PathBuf> {
@@ -68,6 +70,8 @@ fn check_state(path: &Path, value: Value) {
         shifter_lambda::parse::<HookInput>(value).and_then(|i| i.check_schema())
     } else if name.starts_with("notify") {
         shifter_lambda::parse::<NotifyInput>(value).and_then(|i| i.check_schema())
+    } else if name.starts_with("wait") {
+        shifter_lambda::parse::<shifter::state::WaitInput>(value).and_then(|i| i.check_schema())
     } else if ["advance", "finalize", "rollback"]
         .iter()
         .any(|p| name.starts_with(p))
@@ -84,24 +88,34 @@ fn check_state(path: &Path, value: Value) {
 fn check_eventbridge(path: &Path, value: Value) {
     let shown = path.display();
     let template = read(TEMPLATE_PATH);
-    let pattern = yaml_block(&template, "EventPattern");
-    let wanted = |key: &str| -> Vec<String> {
-        let raw = &pattern.iter().find(|(k, _)| k == key).expect(key).1;
-        serde_json::from_str(raw).unwrap_or_else(|e| panic!("EventPattern {key}: {raw}: {e}"))
-    };
-    assert!(
-        wanted("source").contains(&value["source"].as_str().unwrap_or("").to_string()),
-        "{shown}"
-    );
-    assert!(
-        wanted("detail-type").contains(&value["detail-type"].as_str().unwrap_or("").to_string()),
-        "{shown}"
-    );
-    assert!(
-        template.contains("InputPath: $.detail"),
-        "the rule passes the detail alone"
-    );
-    check_request(path, &value["detail"].to_string());
+    // Each event is one a rule of the template matches (by source and detail-type; the harness checks whole
+    // patterns through the emulator's EventBridge).
+    for key in ["source", "detail-type"] {
+        let v = value[key].as_str().unwrap_or("");
+        assert!(
+            template.contains(&format!("{key}: [\"{v}\"]")),
+            "{shown}: no rule of template.yaml matches {key} {v:?}"
+        );
+    }
+    match value["detail-type"].as_str().unwrap_or("") {
+        "Rollout Requested" => {
+            assert!(
+                template.contains("InputPath: $.detail"),
+                "the rule passes the detail alone"
+            );
+            check_request(path, &value["detail"].to_string());
+        }
+        shifter_alarm_watcher::DETAIL_TYPE => {
+            let event: shifter_alarm_watcher::AlarmStateChange =
+                shifter_lambda::parse(value).unwrap_or_else(|e| panic!("{shown}: {e}"));
+            shifter_alarm_watcher::seen(&event).unwrap_or_else(|e| panic!("{shown}: {e}"));
+        }
+        shifter_execution_cleanup::DETAIL_TYPE => {
+            shifter_lambda::parse::<shifter_execution_cleanup::ExecutionEvent>(value)
+                .unwrap_or_else(|e| panic!("{shown}: {e}"));
+        }
+        other => panic!("{shown}: no function handles detail-type {other:?}"),
+    }
 }
 
 #[test]
@@ -147,7 +161,7 @@ fn every_function_has_a_sample_input() {
         .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
         .collect();
     for function in [
-        "prepare", "run-hook", "advance", "finalize", "rollback", "notify",
+        "prepare", "run-hook", "advance", "finalize", "rollback", "notify", "wait",
     ] {
         assert!(
             names.iter().any(|n| n.starts_with(function)),
