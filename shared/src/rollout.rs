@@ -39,6 +39,9 @@ pub struct Rollout {
     /// The Step Functions execution running the rollout; none in local mode.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
+    /// How the rollout was started when Prepare could tell: `eventbridge` for a "Rollout Requested" event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
     #[serde(default)]
     pub hooks: Hooks,
     #[serde(default)]

@@ -1,5 +1,6 @@
 """A rollout started by an EventBridge event. The stack's rule (template.yaml: RolloutRequestedRule) targets the
-state machine with `InputPath: $.detail`. moto cannot target Step Functions (PutEvents answers 500), so here the
+state machine with the whole event as the execution input (Prepare takes the request from its `detail` and
+records that EventBridge started the rollout). moto cannot target Step Functions (PutEvents answers 500), so here the
 rule, with the template's own EventPattern, targets an SQS queue; the queue proves the rule matched, and the
 test then does what the rule's target would: start an execution whose input is the event's detail."""
 
@@ -21,8 +22,7 @@ def state_machine(harness) -> stack_local.LocalStack:
 
 
 def template_rule() -> dict:
-    resources = stack_local.template()["Resources"]
-    return next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::Events::Rule")
+    return stack_local.template()["Resources"]["RolloutRequestedRule"]["Properties"]
 
 
 @pytest.fixture
@@ -51,18 +51,22 @@ def receive(sqs, queue_url: str, timeout: float = 3.0) -> list[dict]:
     return out
 
 
-def json_path(document: dict, path: str):
-    """The `$.a.b` JSONPath subset an InputPath uses."""
-    assert path.startswith("$"), path
-    for key in filter(None, path[1:].split(".")):
-        document = document[key]
-    return document
+def registry_record(execution_arn: str) -> dict:
+    """The rollout's record in the harness's registry table, found by its execution."""
+    from boto3.dynamodb import types as t  # noqa: PLC0415
+
+    import aws_local  # noqa: PLC0415
+
+    ddb = aws_local.client("dynamodb")
+    items = ddb.scan(TableName="shifter-rollouts")["Items"]  # tests/harness/harness.py REGISTRY_TABLE
+    plain = [{k: t.TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
+    return next(i for i in plain if i.get("executionArn") == execution_arn and i["sk"].startswith("ROLLOUT#"))
 
 
 def test_the_template_rule_matches_rollout_requests_only(events, sqs, rule_queue, unique):
     props = template_rule()
     assert props["EventPattern"] == {"source": ["shifter"], "detail-type": ["Rollout Requested"]}
-    assert props["Targets"][0]["InputPath"] == "$.detail"
+    assert "InputPath" not in props["Targets"][0] and "InputTransformer" not in props["Targets"][0]
     marker = unique("live")  # the queue may also get other tests' matching events: look for ours only
     detail = {"functionName": APP, "alias": marker, "targetVersion": "7", "strategy": "AllAtOnce"}
     for source, detail_type in (("other", "Rollout Requested"), ("shifter", "Rollout Finished")):
@@ -94,14 +98,15 @@ def test_an_event_starts_a_rollout_that_promotes(state_machine, events, sqs, rul
     assert event["source"] == "shifter" and event["detail-type"] == "Rollout Requested"
     assert event["detail"] == detail
 
-    # The rule's Step Functions target, played by the harness: input = InputPath applied to the event; EventBridge
-    # names the execution itself (here after the event id, unique per event).
-    execution_input = json_path(event, template_rule()["Targets"][0]["InputPath"])
+    # The rule's Step Functions target, played by the harness: the input is the whole event (no InputPath);
+    # EventBridge names the execution itself (here after the event id, unique per event).
     arn = sfn.start_execution(stateMachineArn=state_machine.state_machine_arn, name=f"eb-{event['id']}"[:80],
-                              input=json.dumps(execution_input))["executionArn"]
+                              input=json.dumps(event))["executionArn"]
     desc = stack_local.wait(sfn, arn, timeout=60)
     assert desc["status"] == "SUCCEEDED", desc
-    assert json.loads(desc["input"]) == detail
+    assert json.loads(desc["input"]) == event
+    record = registry_record(arn)
+    assert record["startedBy"] == "eventbridge", record
     a = lambda_client.get_alias(FunctionName=APP, Name=alias)
     assert a["FunctionVersion"] == new and not (a.get("RoutingConfig") or {}).get("AdditionalVersionWeights")
     assert [(h["functionVersion"], h["additionalVersionWeights"]) for h in harness.alias_history(APP, alias)] == [

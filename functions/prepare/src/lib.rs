@@ -13,6 +13,21 @@ use shifter::time::SystemClock;
 use shifter::usecase;
 use shifter::usecase::lease::{self, Registry};
 
+/// The stack's EventBridge rule passes the whole "Rollout Requested" event (so the rollout knows EventBridge
+/// started it); its `detail` is the request. Any other input is the request itself.
+pub fn unwrap_event(input: serde_json::Value) -> (serde_json::Value, Option<&'static str>) {
+    let is_event = input.get("source").and_then(|v| v.as_str()) == Some("shifter")
+        && input.get("detail-type").and_then(|v| v.as_str()) == Some("Rollout Requested")
+        && input.get("detail").is_some_and(|d| d.is_object());
+    match input {
+        serde_json::Value::Object(mut event) if is_event => (
+            event.remove("detail").unwrap_or_default(),
+            Some("eventbridge"),
+        ),
+        other => (other, None),
+    }
+}
+
 /// `default_topic` (the stack's topic) is used when the request names no `notificationTopicArn`.
 pub async fn handle<P>(
     ports: &P,
@@ -23,13 +38,15 @@ where
     P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier + Registry,
 {
     input.check_schema()?;
-    let mut request = RolloutRequest::from_value(input.request)?;
+    let (request, started_by) = unwrap_event(input.request);
+    let mut request = RolloutRequest::from_value(request)?;
     if request.notification_topic_arn.is_none() {
         request.notification_topic_arn = default_topic.map(str::to_string);
     }
     let spec = request.validate()?;
     let mut rollout = usecase::prepare(ports, &SystemClock, &spec, &input.rollout_id).await?;
     rollout.execution_arn = input.execution_arn.clone();
+    rollout.started_by = started_by.map(str::to_string);
     // The alias's lease: a second execution on the same alias stops here with AliasBusy, before any write.
     lease::take(ports, &SystemClock, &rollout).await?;
     shifter_lambda::publish(
@@ -57,6 +74,30 @@ mod tests {
             request,
             execution_arn: None,
         }
+    }
+
+    #[tokio::test]
+    async fn a_rollout_requested_event_is_unwrapped_and_marked_as_started_by_eventbridge() {
+        let aws = world();
+        let event: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../events/eventbridge/rollout-requested.json"
+        ))
+        .unwrap();
+        let mut event = event;
+        event["detail"] = request(json!("Canary10Percent5Minutes"), json!({}));
+        let state = handle(&aws, input(event), None).await.unwrap();
+        assert_eq!(state.rollout.started_by.as_deref(), Some("eventbridge"));
+        assert_eq!(state.rollout.alias, ALIAS);
+        // A request that only looks a little like an event is a request, and refused as one.
+        let odd = json!({"source": "shifter", "detail-type": "Rollout Requested", "detail": "x"});
+        let err = handle(&aws, input(odd), None).await.unwrap_err();
+        assert_eq!(err.error_type(), "InvalidRequest");
+        // A request started any other way says nothing about who started it.
+        let aws = world();
+        let state = handle(&aws, input(request(json!("AllAtOnce"), json!({}))), None)
+            .await
+            .unwrap();
+        assert_eq!(state.rollout.started_by, None);
     }
 
     #[tokio::test]

@@ -433,6 +433,7 @@ pub fn canary_rollout() -> crate::rollout::Rollout {
         checked_ms: 0,
         started_ms: 0,
         execution_arn: None,
+        started_by: None,
         hooks: crate::request::Hooks::default(),
         alarms: vec!["orders-errors".into()],
         insufficient_data: crate::request::InsufficientData::Healthy,

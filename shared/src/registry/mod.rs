@@ -139,12 +139,11 @@ impl RolloutRecord {
             target_version: rollout.target_version.clone(),
             strategy: rollout.strategy.clone(),
             execution_arn: rollout.execution_arn.clone(),
-            started_by: if rollout.execution_arn.is_some() {
-                "state-machine"
-            } else {
-                "local"
-            }
-            .to_string(),
+            started_by: match (&rollout.started_by, &rollout.execution_arn) {
+                (Some(by), _) => by.clone(),
+                (None, Some(_)) => "state-machine".to_string(),
+                (None, None) => "local".to_string(),
+            },
             status,
             steps_done: rollout.steps_done,
             step_count: rollout.plan.steps.len(),

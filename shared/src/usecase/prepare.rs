@@ -185,6 +185,7 @@ where
         checked_ms,
         started_ms: checked_ms,
         execution_arn: None,
+        started_by: None,
         hooks: spec.hooks.clone(),
         alarms: spec.alarms.clone(),
         insufficient_data: spec.insufficient_data,

@@ -99,11 +99,10 @@ fn check_eventbridge(path: &Path, value: Value) {
     }
     match value["detail-type"].as_str().unwrap_or("") {
         "Rollout Requested" => {
-            assert!(
-                template.contains("InputPath: $.detail"),
-                "the rule passes the detail alone"
-            );
-            check_request(path, &value["detail"].to_string());
+            // The rule passes the whole event; Prepare takes the request from its detail.
+            let (request, by) = shifter_prepare::unwrap_event(value);
+            assert_eq!(by, Some("eventbridge"), "{shown}");
+            check_request(path, &request.to_string());
         }
         shifter_alarm_watcher::DETAIL_TYPE => {
             let event: shifter_alarm_watcher::AlarmStateChange =

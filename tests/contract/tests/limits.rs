@@ -204,6 +204,7 @@ fn largest_state() -> RolloutState {
             "m".repeat(80),
             "r".repeat(80)
         )),
+        started_by: Some("eventbridge".into()),
         hooks: spec.hooks,
         alarms: spec.alarms,
         insufficient_data: spec.insufficient_data,
