@@ -100,7 +100,7 @@ def test_a_failing_post_traffic_hook_rolls_back_from_full_traffic(state_machine,
                                                               "RolledBack"]
 
 
-def test_an_alarm_mid_bake_rolls_back_at_the_end_of_the_bake(state_machine, app, sfn, lambda_client, cloudwatch,
+def test_an_alarm_mid_bake_rolls_back(state_machine, app, sfn, lambda_client, cloudwatch,
                                                               make_alarm, harness, unique):
     alias, old, new = app
     alarm = make_alarm(function=APP, alias=alias)
@@ -117,7 +117,9 @@ def test_an_alarm_mid_bake_rolls_back_at_the_end_of_the_bake(state_machine, app,
 
     trigger = threading.Thread(target=fire_when_weighted, daemon=True)
     trigger.start()
-    # Alarms are read when each bake ends (each Advance): a bake of a few seconds leaves the thread time to fire.
+    # The alarm is acted on by whichever listener sees it first: the Wait function when it registers the bake's
+    # token (an alarm that fired right after the shift), the alarm watcher (an event mid-bake), or the next
+    # Advance. Each ends in Rollback with the alarm named.
     desc = run(sfn, state_machine, request(alias, new, {"type": "canary", "percent": 20, "bakeSeconds": 4},
                                            alarms=[alarm]), unique("alarm"))
     trigger.join(5)
@@ -127,7 +129,7 @@ def test_an_alarm_mid_bake_rolls_back_at_the_end_of_the_bake(state_machine, app,
     assert alias_state(lambda_client, APP, alias) == (old, {})
     assert history(harness, APP, alias) == [(old, {}), (old, {new: 0.2}), (old, {})]
     entered = states_entered(sfn, desc["executionArn"])
-    assert entered[-6:] == ["AdvanceChoice", "Bake", "Advance", "AdvanceChoice", "Rollback", "RolledBack"]
+    assert "Bake" in entered and entered[-2:] == ["Rollback", "RolledBack"], entered
 
 
 @pytest.fixture

@@ -303,7 +303,9 @@ def cmd_up(args) -> int:
     procs = {}
     try:
         # moto and the proxy first (moto is ready in < 1 s); moto warms up while cargo builds.
-        procs["moto"] = spawn(paths, "moto", [str(args.venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p",
+        # moto_server, with SendTaskFailure's cause kept (moto drops it; see moto_server_faithful.py).
+        procs["moto"] = spawn(paths, "moto", [str(args.venv / "bin" / "python"), "-u",
+                                              str(HERE / "moto_server_faithful.py"), "-H", "127.0.0.1", "-p",
                                               str(args.moto_port)], dict(env, MOTO_PORT=str(args.port)), workspace)
         procs["proxy"] = spawn(paths, "proxy", [str(args.venv / "bin" / "python"), "-u", str(HERE / "proxy.py"),
                                                 "--port", str(args.port), "--moto-port", str(args.moto_port),
