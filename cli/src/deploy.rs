@@ -56,6 +56,9 @@ pub struct Deployment {
     pub spec: RolloutSpec,
     pub rollout_id: String,
     pub check_interval: Duration,
+    /// The rollout registry's table for `--local` (`--table`/`SHIFTER_TABLE`; blank counts as none). With it
+    /// the local rollout takes the alias's lease, records its progress, and listens for operators' commands.
+    pub table: Option<String>,
 }
 
 impl Deployment {
@@ -72,6 +75,7 @@ impl Deployment {
             spec,
             rollout_id,
             check_interval: Duration::from_secs(args.check_interval),
+            table: crate::registry::table(args.table.as_deref()),
         })
     }
 }
@@ -93,7 +97,7 @@ pub async fn run(args: &DeployArgs, render: &mut Renderer) -> i32 {
     let span = rollout_span(&deployment.rollout_id);
     match mode {
         Mode::Local => {
-            crate::local::run(&deployment, args.table.as_deref(), render)
+            crate::local::run(&deployment, render)
                 .instrument(span)
                 .await
         }

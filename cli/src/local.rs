@@ -13,18 +13,19 @@ use crate::deploy::Deployment;
 use crate::render::Renderer;
 
 /// Loads the AWS configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) and runs the rollout, with the
-/// rollout registry in `table` (`--table`/`SHIFTER_TABLE`) when given: the lease and the records go there.
-pub async fn run(deployment: &Deployment, table: Option<&str>, render: &mut Renderer) -> i32 {
-    let mut ports = AwsPorts::from_env().await;
-    if let Some(table) = table {
-        ports = ports.with_table(Some(table.to_string()));
-    }
+/// rollout registry in the deployment's table (`--table`/`SHIFTER_TABLE`) when given: the lease and the
+/// records go there, and operators' commands come from there.
+pub async fn run(deployment: &Deployment, render: &mut Renderer) -> i32 {
+    let ports = AwsPorts::from_env()
+        .await
+        .with_table(deployment.table.clone());
     drive(&ports, &SystemClock, deployment, render)
         .await
         .exit_code()
 }
 
-/// Runs the rollout to its end, rendering progress and the outcome.
+/// Runs the rollout to its end, rendering progress and the outcome. With a table, the driver reads operators'
+/// commands from the alias's lease at every check (`ports` must then be the registry in that table).
 pub async fn drive<P: LocalPorts, C: Clock>(
     ports: &P,
     clock: &C,
@@ -34,6 +35,7 @@ pub async fn drive<P: LocalPorts, C: Clock>(
     let started = clock.now_millis();
     let driver = LocalDriver {
         check_interval: deployment.check_interval,
+        listen: deployment.table.is_some(),
         ..LocalDriver::new(ports, clock)
     };
     info!(function = %deployment.spec.function_name, alias = %deployment.spec.alias, "deploying locally");

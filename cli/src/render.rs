@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use shifter::domain::percent;
 use shifter::driver::{Observer, Outcome, Progress};
 use shifter::plan::Plan;
+use shifter::rollout::Rollout;
 use shifter::Error;
 
 use crate::args::OutputFormat;
@@ -68,8 +69,9 @@ impl Observer for Renderer {
     }
 }
 
-/// `--output json`: stdout carries exactly one JSON object per line: each lifecycle event, or the one
-/// `RequestRejected` object. The human summary goes to stderr.
+/// `--output json`: stdout carries exactly one JSON object per line: each lifecycle event, each operator's
+/// command the rollout acted on ([`operator_json`]), or the one `RequestRejected` object. The human summary
+/// goes to stderr.
 pub struct JsonRender {
     out: Sink,
     err: Sink,
@@ -103,9 +105,39 @@ impl Observer for JsonRender {
                     event.as_str()
                 );
             }
+            Progress::PromoteRequested { rollout } => {
+                self.line(&operator_json("PromoteRequested", rollout, None).to_string())
+            }
+            Progress::Paused { rollout, max } => {
+                self.line(&operator_json("Paused", rollout, Some(max)).to_string())
+            }
+            Progress::Resumed { rollout } => {
+                self.line(&operator_json("Resumed", rollout, None).to_string())
+            }
             Progress::Baking { .. } | Progress::Checked { .. } => {}
         }
     }
+}
+
+/// The object `--output json` prints when the rollout acts on an operator's command: `eventType`
+/// `PromoteRequested`, `Paused` (with `maxPauseSeconds`) or `Resumed`, and where the rollout stands. Not a
+/// lifecycle notification: nothing is published for it.
+pub fn operator_json(event: &str, r: &Rollout, max_pause: Option<Duration>) -> Value {
+    let mut v = json!({
+        "eventType": event,
+        "rolloutId": r.rollout_id,
+        "functionName": r.function_name,
+        "alias": r.alias,
+        "currentVersion": r.current_version,
+        "targetVersion": r.target_version,
+        "weightPercent": f64::from(r.weight_bps) / 100.0,
+        "stepsDone": r.steps_done,
+        "stepCount": r.plan.steps.len(),
+    });
+    if let Some(max) = max_pause {
+        v["maxPauseSeconds"] = json!(max.as_secs());
+    }
+    v
 }
 
 /// The object `--output json` prints for a request refused before anything changed.

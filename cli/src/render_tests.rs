@@ -220,3 +220,56 @@ fn on_a_terminal_the_bar_shows_the_bake_instead_of_lines() {
     assert!(text.contains("  step 1/2: 10% of traffic on version 7\n"));
     assert!(text.ends_with("  rollout succeeded\npromoted orders:live to version 7 in 5m00s\n"));
 }
+
+/// An operator paused the canary at 10%, resumed it, then (in a later bake) promoted it.
+fn feed_operator_commands(r: &mut impl Observer) {
+    let r1 = rollout(1000, 1);
+    r.observe(Progress::Paused {
+        rollout: &r1,
+        max: Duration::from_secs(3600),
+    });
+    r.observe(Progress::Resumed { rollout: &r1 });
+    r.observe(Progress::PromoteRequested { rollout: &r1 });
+}
+
+#[test]
+fn text_says_what_an_operators_command_did() {
+    let (mut r, out, err) = renderer(OutputFormat::Text);
+    feed_operator_commands(&mut r);
+    assert_eq!(
+        out.text(),
+        "  paused at 10%: holding until `shifter resume`, `shifter promote` or `shifter abort`; rolls back if still paused after 1h00m00s\n  \
+         resumed: on to the next step\n  \
+         promote requested: skipping the remaining steps\n"
+    );
+    assert_eq!(err.text(), "");
+}
+
+#[test]
+fn json_prints_one_object_per_operators_command() {
+    let (mut r, out, _) = renderer(OutputFormat::Json);
+    feed_operator_commands(&mut r);
+    let lines: Vec<Value> = out
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let common = json!({"rolloutId": "r-1", "functionName": "orders", "alias": "live",
+        "currentVersion": "6", "targetVersion": "7", "weightPercent": 10.0, "stepsDone": 1, "stepCount": 2});
+    let with = |event: &str, extra: Value| {
+        let mut v = common.clone();
+        v["eventType"] = json!(event);
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        v
+    };
+    assert_eq!(
+        lines,
+        [
+            with("Paused", json!({"maxPauseSeconds": 3600})),
+            with("Resumed", json!({})),
+            with("PromoteRequested", json!({})),
+        ]
+    );
+}

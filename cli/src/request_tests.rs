@@ -303,3 +303,38 @@ fn a_key_given_twice_is_refused_from_every_source_of_text() {
         assert_eq!(shifter::driver::Outcome::Rejected { error }.exit_code(), 2);
     }
 }
+
+#[test]
+fn the_check_interval_goes_down_to_one_second_and_a_table_makes_a_local_rollout_listen() {
+    let base = [
+        "--local",
+        "--function",
+        "orders",
+        "--alias",
+        "live",
+        "--version",
+        "2",
+        "--strategy",
+        "Canary10Percent5Minutes",
+    ];
+    fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [base, extra].concat()
+    }
+    let args = deploy_args(&with(
+        &base,
+        &["--check-interval", "1", "--table", "rollouts"],
+    ));
+    let deployment = Deployment::from_args(&args).unwrap();
+    assert_eq!(deployment.check_interval, std::time::Duration::from_secs(1));
+    assert_eq!(deployment.table.as_deref(), Some("rollouts"));
+    let blank = deploy_args(&with(&base, &["--table", "  "]));
+    assert_eq!(Deployment::from_args(&blank).unwrap().table, None);
+
+    let mut argv = vec!["shifter", "deploy"];
+    argv.extend(with(&base, &["--check-interval", "0"]));
+    let error = Cli::try_parse_from(argv).unwrap_err().to_string();
+    assert!(
+        error.contains("invalid value '0' for '--check-interval <SECS>': 0 is not in 1..=3600"),
+        "{error}"
+    );
+}

@@ -263,7 +263,7 @@ impl ExecutionApi for FakeApi {
 }
 
 /// Records what a follower reports, as short strings: `Lifecycle:<event>:<weight%>`, `Baking:<secs>`,
-/// `Checked:<healthy>`.
+/// `Checked:<healthy>`, `Paused:<max secs>`, `Resumed`, `PromoteRequested`.
 #[derive(Default)]
 pub struct Recorder(pub Vec<String>);
 
@@ -276,6 +276,9 @@ impl Observer for Recorder {
             } => format!("Baking:{}/{}", remaining.as_secs(), total.as_secs()),
             Progress::Checked { verdict, .. } => format!("Checked:{}", verdict.healthy),
             Progress::NotifyFailed { event, .. } => format!("NotifyFailed:{}", event.as_str()),
+            Progress::PromoteRequested { .. } => "PromoteRequested".to_string(),
+            Progress::Paused { max, .. } => format!("Paused:{}", max.as_secs()),
+            Progress::Resumed { .. } => "Resumed".to_string(),
         });
     }
 }

@@ -183,6 +183,19 @@ impl Observer for TextRender {
                 "warning: {} notification not published: {error}",
                 event.as_str()
             )),
+            Progress::PromoteRequested { .. } => {
+                self.line("  promote requested: skipping the remaining steps")
+            }
+            Progress::Paused { rollout, max } => {
+                self.set_deadline(None);
+                let line = format!(
+                    "  paused at {}: holding until `shifter resume`, `shifter promote` or `shifter abort`; rolls back if still paused after {}",
+                    percent(rollout.weight_bps),
+                    fmt::duration(max)
+                );
+                self.line(&line);
+            }
+            Progress::Resumed { .. } => self.line("  resumed: on to the next step"),
         }
     }
 }

@@ -272,3 +272,29 @@ async fn a_missing_alarm_is_an_invalid_request_and_changes_nothing() {
         .starts_with("error: alarms[1]: no CloudWatch alarm is named \"no-such-alarm\"\nhint: "));
     assert_eq!(run.stdout, "");
 }
+
+#[tokio::test]
+async fn with_a_table_a_local_rollout_reads_the_operators_commands_at_every_check() {
+    use shifter::fake::Op;
+    // 10% baking 300 s, read every 60 s: five checks.
+    let flags = [
+        "--version",
+        "2",
+        "--strategy",
+        "Canary10Percent5Minutes",
+        "--check-interval",
+        "60",
+        "--table",
+        "rollouts",
+    ];
+    let listening = account();
+    let run = deploy(&listening, &flags).await;
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(listening.calls(Op::Control), 5);
+
+    let deaf = account();
+    let run = deploy(&deaf, &flags[..6]).await;
+    assert_eq!(run.code, 0, "stderr: {}", run.stderr);
+    assert_eq!(deaf.calls(Op::Control), 0);
+    assert_eq!(deaf.changes(FN, ALIAS), listening.changes(FN, ALIAS));
+}

@@ -1,31 +1,43 @@
 //! The local driver: runs a rollout in-process (`shifter deploy --local`), over the same use cases and plan
 //! as the state machine. It owns only sequencing and time: shift, bake with periodic checks, finalize, hooks,
-//! and rollback on an unhealthy verdict or an error.
+//! and rollback on an unhealthy verdict or an error. With a registry it also listens: operators' commands
+//! (`shifter promote | pause | resume | abort`) reach it through the alias's lease (`bake.rs`).
 
+mod bake;
 mod outcome;
+mod progress;
 
 use std::time::Duration;
 
 use tracing::info;
 
 pub use outcome::Outcome;
+pub use progress::{Observer, Progress, Silent};
 
 use crate::error::{Error, Result};
-use crate::health::Verdict;
 use crate::notification::{EventType, HookPhase, Notification};
 use crate::plan::FULL_BPS;
 use crate::ports::{
     AlarmSource, AliasRouter, CallerIdentity, Clock, FunctionRegistry, HookInvoker, Notifier,
 };
+use crate::registry::control::RolloutControl;
 use crate::request::RolloutSpec;
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
 use crate::usecase::{self, lease, left_alone_message, RollbackAction};
+use bake::BakeEnd;
 use lease::Registry;
 
 /// Everything the local driver needs from AWS.
 pub trait LocalPorts:
-    AliasRouter + FunctionRegistry + AlarmSource + HookInvoker + Notifier + CallerIdentity + Registry
+    AliasRouter
+    + FunctionRegistry
+    + AlarmSource
+    + HookInvoker
+    + Notifier
+    + CallerIdentity
+    + Registry
+    + RolloutControl
 {
 }
 impl<T> LocalPorts for T where
@@ -36,36 +48,8 @@ impl<T> LocalPorts for T where
         + Notifier
         + CallerIdentity
         + Registry
+        + RolloutControl
 {
-}
-
-/// What the driver reports as it goes, for a progress display or a JSON event stream.
-#[derive(Debug)]
-pub enum Progress<'a> {
-    /// A lifecycle event (also published to SNS when the request names a topic).
-    Lifecycle(&'a Notification),
-    /// A bake is under way; `remaining` until the next step.
-    Baking {
-        rollout: &'a Rollout,
-        remaining: Duration,
-        total: Duration,
-    },
-    Checked {
-        rollout: &'a Rollout,
-        verdict: &'a Verdict,
-    },
-    /// A notification could not be published. The rollout goes on.
-    NotifyFailed { event: EventType, error: &'a Error },
-}
-
-pub trait Observer: Send {
-    fn observe(&mut self, progress: Progress<'_>);
-}
-
-/// An observer that ignores everything.
-pub struct Silent;
-impl Observer for Silent {
-    fn observe(&mut self, _: Progress<'_>) {}
 }
 
 enum Flow {
@@ -83,8 +67,11 @@ struct Stop {
 pub struct LocalDriver<'a, P, C> {
     pub ports: &'a P,
     pub clock: &'a C,
-    /// How often alarms are read during a bake.
+    /// How often alarms are read during a bake (and a pause).
     pub check_interval: Duration,
+    /// Whether operators' commands are read from the alias's lease at every check (one read each). Only with a
+    /// registry: without one there is no lease to read. Off by default.
+    pub listen: bool,
 }
 
 impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
@@ -93,6 +80,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             ports,
             clock,
             check_interval: Duration::from_secs(10),
+            listen: false,
         }
     }
 
@@ -281,8 +269,10 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
                 Notification::new(EventType::TrafficShifted, rollout),
             )
             .await;
-            if let Some(reason) = self.bake(rollout, step.bake_seconds, obs).await? {
-                return Ok(Flow::Unhealthy(reason));
+            match self.bake(rollout, step.bake_seconds, obs).await? {
+                BakeEnd::Next => {}
+                BakeEnd::Promote => break,
+                BakeEnd::Stop(reason) => return Ok(Flow::Unhealthy(reason)),
             }
         }
         let current = rollout.clone();
@@ -300,56 +290,6 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             return Ok(Flow::Unhealthy(reason));
         }
         Ok(Flow::Promoted)
-    }
-
-    /// Waits out a bake, reading the alarms every `check_interval` and once at its end (at least once, even for
-    /// a bake of zero). Returns the reason to roll back, if any.
-    async fn bake(
-        &self,
-        rollout: &mut Rollout,
-        seconds: u32,
-        obs: &mut impl Observer,
-    ) -> Result<Option<String>> {
-        let total = Duration::from_secs(u64::from(seconds));
-        let deadline = self.clock.now_millis() + total.as_millis() as u64;
-        loop {
-            let remaining = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
-            if !remaining.is_zero() {
-                obs.observe(Progress::Baking {
-                    rollout: &*rollout,
-                    remaining,
-                    total,
-                });
-                self.clock.sleep(remaining.min(self.check_interval)).await;
-            }
-            if let Some(reason) = self.check(rollout, obs).await? {
-                return Ok(Some(reason));
-            }
-            if self.clock.now_millis() >= deadline {
-                return Ok(None);
-            }
-        }
-    }
-
-    /// Reads the alarms (with the same retry as the state machine's Advance) and records when.
-    async fn check(
-        &self,
-        rollout: &mut Rollout,
-        obs: &mut impl Observer,
-    ) -> Result<Option<String>> {
-        let retry = Retrier { clock: self.clock };
-        let now = self.clock.now_millis();
-        let verdict = retry
-            .run("Advance", || {
-                usecase::check_health(self.ports, rollout, now)
-            })
-            .await?;
-        rollout.checked_ms = now;
-        obs.observe(Progress::Checked {
-            rollout: &*rollout,
-            verdict: &verdict,
-        });
-        Ok((!verdict.healthy).then(|| verdict.reason()))
     }
 
     async fn hook(
@@ -406,5 +346,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
 
 #[cfg(test)]
 mod aws_rules_tests;
+#[cfg(test)]
+mod listen_tests;
 #[cfg(test)]
 mod tests;

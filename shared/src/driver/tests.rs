@@ -40,6 +40,9 @@ impl Observer for Recorder {
             Progress::Baking { .. } => self.bakes += 1,
             Progress::Checked { .. } => self.checks += 1,
             Progress::NotifyFailed { .. } => self.notify_failures += 1,
+            Progress::PromoteRequested { .. }
+            | Progress::Paused { .. }
+            | Progress::Resumed { .. } => {}
         }
     }
 }

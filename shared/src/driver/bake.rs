@@ -1,0 +1,191 @@
+//! The local driver's waits: a step's bake and an operator's pause. Both read the alarms every
+//! `check_interval`; when the driver listens (a registry is configured) they also read the operator's command
+//! from the alias's lease at every check, and act on it by the state machine's rules for its Bake and Paused
+//! waits (`registry::control::answer`): a bake acts on `promote`, `pause` and `abort`, a pause on `resume`,
+//! `promote` and `abort`.
+//!
+//! `resume` does as the state machine's does (its next Advance): one more alarm check, then the next step. The
+//! rest of the bake the pause interrupted is skipped.
+
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use super::{LocalDriver, LocalPorts, Observer, Progress};
+use crate::error::Result;
+use crate::ports::Clock;
+use crate::registry::control::{answer, Command, WaitKind};
+use crate::retry::Retrier;
+use crate::rollout::Rollout;
+use crate::usecase::{self, lease};
+
+/// How a bake (or a pause within it) ended.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum BakeEnd {
+    /// Its time is over, or an operator resumed a pause: on to the next step.
+    Next,
+    /// An operator's `promote`, and the alarm check that followed it was healthy: skip the remaining steps
+    /// and bakes.
+    Promote,
+    /// Roll back, for this reason (an alarm, an operator's abort, a pause past its maximum).
+    Stop(String),
+}
+
+/// What one check of a wait decided.
+enum Tick {
+    /// Healthy, and no command to act on: wait on.
+    Wait,
+    End(BakeEnd),
+    /// An operator's `pause` (in a bake), with its maximum in seconds.
+    Pause(u32),
+}
+
+impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
+    /// Waits out a bake, reading the alarms every `check_interval` and once at its end (at least once, even for
+    /// a bake of zero), and, when listening, the operator's command before each of those reads.
+    pub(super) async fn bake(
+        &self,
+        rollout: &mut Rollout,
+        seconds: u32,
+        obs: &mut impl Observer,
+    ) -> Result<BakeEnd> {
+        let total = Duration::from_secs(u64::from(seconds));
+        let deadline = self.clock.now_millis() + total.as_millis() as u64;
+        loop {
+            let remaining = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
+            if !remaining.is_zero() {
+                obs.observe(Progress::Baking {
+                    rollout: &*rollout,
+                    remaining,
+                    total,
+                });
+                self.clock.sleep(remaining.min(self.check_interval)).await;
+            }
+            let command = self.command(rollout, WaitKind::Bake).await;
+            match self.act(rollout, command, obs).await? {
+                Tick::Wait => {}
+                Tick::End(end) => return Ok(end),
+                Tick::Pause(max_seconds) => return self.pause(rollout, max_seconds, obs).await,
+            }
+            if self.clock.now_millis() >= deadline {
+                return Ok(BakeEnd::Next);
+            }
+        }
+    }
+
+    /// Holds the current weight until `resume`, `promote` or `abort`, reading the alarms (and the command) every
+    /// `check_interval`; rolls back once `max_seconds` are over.
+    async fn pause(
+        &self,
+        rollout: &mut Rollout,
+        max_seconds: u32,
+        obs: &mut impl Observer,
+    ) -> Result<BakeEnd> {
+        let max = Duration::from_secs(u64::from(max_seconds));
+        let deadline = self.clock.now_millis() + max.as_millis() as u64;
+        info!(rollout_id = %rollout.rollout_id, max_seconds, "paused by an operator");
+        obs.observe(Progress::Paused {
+            rollout: &*rollout,
+            max,
+        });
+        // No bake ends while paused: the record stops showing one.
+        lease::progress(self.ports, rollout, self.clock.now_millis(), None).await;
+        loop {
+            let left = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
+            if !left.is_zero() {
+                self.clock.sleep(left.min(self.check_interval)).await;
+            }
+            // `command` never answers a pause while paused (`control::answer`).
+            let command = self.command(rollout, WaitKind::Pause).await;
+            if let Tick::End(end) = self.act(rollout, command, obs).await? {
+                return Ok(end);
+            }
+            if self.clock.now_millis() >= deadline {
+                return Ok(BakeEnd::Stop(format!(
+                    "the rollout stayed paused past its maximum pause ({max_seconds} s)"
+                )));
+            }
+        }
+    }
+
+    /// One check of a wait: an `abort` rolls back at once; otherwise the alarms are read (an unhealthy verdict
+    /// rolls back, whatever the command), then `promote`, `resume` or `pause` is acted on.
+    async fn act(
+        &self,
+        rollout: &mut Rollout,
+        command: Option<Command>,
+        obs: &mut impl Observer,
+    ) -> Result<Tick> {
+        if let Some(Command::Abort { reason }) = &command {
+            return Ok(Tick::End(BakeEnd::Stop(format!(
+                "aborted by an operator: {reason}"
+            ))));
+        }
+        if let Some(reason) = self.check(rollout, obs).await? {
+            return Ok(Tick::End(BakeEnd::Stop(reason)));
+        }
+        Ok(match command {
+            Some(Command::Promote) => {
+                info!(rollout_id = %rollout.rollout_id, "promote requested: skipping the remaining steps");
+                obs.observe(Progress::PromoteRequested { rollout: &*rollout });
+                Tick::End(BakeEnd::Promote)
+            }
+            Some(Command::Resume) => {
+                info!(rollout_id = %rollout.rollout_id, "resumed by an operator");
+                obs.observe(Progress::Resumed { rollout: &*rollout });
+                Tick::End(BakeEnd::Next)
+            }
+            Some(Command::Pause { max_seconds }) => Tick::Pause(max_seconds),
+            Some(Command::Abort { .. }) | None => Tick::Wait,
+        })
+    }
+
+    /// The operator's command on the alias's lease that a wait of `kind` acts on, when the driver listens: one
+    /// read of the lease. A command given before the rollout started, one on a lease another rollout holds,
+    /// or one this wait does not act on (`control::answer`: a `pause` while paused, a `resume` while baking) is
+    /// none. A failed read is logged and counts as none: the registry never fails a rollout.
+    async fn command(&self, rollout: &Rollout, kind: WaitKind) -> Option<Command> {
+        if !self.listen {
+            return None;
+        }
+        match self
+            .ports
+            .lease_of(&rollout.function_name, &rollout.alias)
+            .await
+        {
+            Ok(Some(lease)) if lease.rollout_id == rollout.rollout_id => {
+                let given_ms = lease.command_ms?;
+                lease.command.filter(|command| {
+                    given_ms >= rollout.started_ms && answer(kind, command).is_some()
+                })
+            }
+            Ok(_) => None,
+            Err(error) => {
+                warn!(rollout_id = %rollout.rollout_id, %error, "could not read the operator's commands; going on");
+                None
+            }
+        }
+    }
+
+    /// Reads the alarms (with the same retry as the state machine's Advance) and records when. Returns the
+    /// reason to roll back, if any.
+    pub(super) async fn check(
+        &self,
+        rollout: &mut Rollout,
+        obs: &mut impl Observer,
+    ) -> Result<Option<String>> {
+        let retry = Retrier { clock: self.clock };
+        let now = self.clock.now_millis();
+        let verdict = retry
+            .run("Advance", || {
+                usecase::check_health(self.ports, rollout, now)
+            })
+            .await?;
+        rollout.checked_ms = now;
+        obs.observe(Progress::Checked {
+            rollout: &*rollout,
+            verdict: &verdict,
+        });
+        Ok((!verdict.healthy).then(|| verdict.reason()))
+    }
+}
