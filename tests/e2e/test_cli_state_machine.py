@@ -59,7 +59,8 @@ def test_deploy_follows_the_execution_to_promotion(app, machine, lambda_client, 
     assert f"{APP}:{alias}" in out and "step 1/2: 50% of traffic" in out, out
     assert "all traffic on version" in out and "promoted" in out, out
     first = out.splitlines()[0]
-    assert first.startswith("execution arn:aws:states:") and first.endswith(f":{rid}"), out
+    # The CLI names its executions cli-<rollout id>, so the registry records that the CLI started them.
+    assert first.startswith("execution arn:aws:states:") and first.endswith(f":cli-{rid}"), out
     arn = first.split(" ", 1)[1]
     assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
 
@@ -120,7 +121,7 @@ def test_no_wait_json_is_one_object_with_the_arn(app, machine, lambda_client, sf
                 "--version", new, "--strategy", "AllAtOnce", "--rollout-id", rid, "--no-wait", "--output", "json")
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["rolloutId"] == rid and doc["executionArn"].endswith(f":{rid}"), doc
+    assert doc["rolloutId"] == f"cli-{rid}" and doc["executionArn"].endswith(f":cli-{rid}"), doc
     assert stack_local.wait(sfn, doc["executionArn"])["status"] == "SUCCEEDED"
     assert alias_state(lambda_client, APP, alias) == (new, {})
 
