@@ -143,3 +143,29 @@ def test_commands_refuse_what_they_cannot_reach(sample_app, machine):
     assert r.returncode == 2 and f"no rollout is running on {APP}:{alias}" in r.stderr, r.stderr
     r = shifter("pause", f"{APP}:{alias}", table=False)
     assert r.returncode == 2 and "--table" in r.stderr, r.stderr
+
+
+def test_abort_reaches_a_local_rollout_at_its_next_check(sample_app, lambda_client):
+    fn, alias, old, new = sample_app
+    env = dict(os.environ, **client_env(), SHIFTER_TABLE=TABLE)
+    local = subprocess.Popen([SHIFTER, "deploy", "--local", "--function", APP, "--alias", alias, "--version", new,
+                              "--strategy", LONG_CANARY, "--check-interval", "1"],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not alias_state(lambda_client, APP, alias)[1]:
+            assert local.poll() is None and time.monotonic() < deadline, "the local rollout never weighted the alias"
+            time.sleep(0.2)
+        listed = shifter("list").stdout
+        assert f"{APP}:{alias}" in listed and "local" in listed, listed
+        a = shifter("abort", f"{APP}:{alias}", "--timeout", "60s")
+        assert a.returncode == 0, (a.stdout, a.stderr)
+        assert "(local): the local rollout reads it at its next check" in a.stdout, a.stdout
+        assert f"serves version {old} alone" in a.stdout, a.stdout
+        out, err = local.communicate(timeout=30)
+        assert local.returncode == 1, (out, err)
+        assert alias_state(lambda_client, APP, alias) == (old, {})
+    finally:
+        if local.poll() is None:
+            local.terminate()
+            local.wait(timeout=30)
