@@ -33,14 +33,44 @@ pub enum Command {
     /// Exit codes: 0 shown, 1 AWS failed, 2 invalid argument.
     #[command(after_help = STATUS_EXAMPLES)]
     Status(StatusArgs),
-    /// Stop a state-machine rollout and return its alias to the version it served before.
+    /// Skip a running rollout's remaining steps and bakes: it checks its alarms once more, then finalizes
+    /// (the post-traffic hook still runs).
     ///
-    /// StopExecution skips the state machine's own rollback, so this command rolls the alias back itself.
-    /// An execution that already ended FAILED, ABORTED or TIMED_OUT is rolled back too (a RollbackFailed
-    /// end, or an error no Catch saw, can leave the alias weighted); a SUCCEEDED one is refused. The alias
-    /// is rolled back only while it routes to this rollout's versions alone.
-    /// Exit codes: 0 the alias serves the old version alone, 1 error (or SUCCEEDED), 2 invalid argument,
-    /// 3 the alias was changed by someone else and is left alone.
+    /// The command goes to the rollout's lease in the rollout registry (--table). A rollout waiting in a bake
+    /// or a pause gets it at once; one in the middle of a step acts on it when the step ends; a local rollout
+    /// at its next check. This command never writes the alias: the rollout does.
+    /// Exit codes: 0 delivered or recorded, 1 AWS failed, 2 invalid target, no rollout running on it, or no
+    /// table (nothing was changed).
+    #[command(after_help = PROMOTE_EXAMPLES)]
+    Promote(TargetArgs),
+    /// Hold a running rollout at its current weight until `shifter resume`; it rolls back if not resumed
+    /// within --max-pause. Alarms still roll it back while it is paused.
+    ///
+    /// Delivered like `shifter promote`: at once to a rollout that is baking, otherwise when its current step
+    /// ends (a local rollout: at its next check).
+    /// Exit codes: 0 delivered or recorded, 1 AWS failed, 2 invalid target or --max-pause, no rollout running
+    /// on it, or no table (nothing was changed).
+    #[command(after_help = PAUSE_EXAMPLES)]
+    Pause(PauseArgs),
+    /// End a paused rollout's pause: it goes on with its steps.
+    ///
+    /// Delivered like `shifter promote`; a resume sent before the pause takes effect cancels it.
+    /// Exit codes: 0 delivered or recorded, 1 AWS failed, 2 invalid target, no rollout running on it, or no
+    /// table (nothing was changed).
+    #[command(after_help = RESUME_EXAMPLES)]
+    Resume(TargetArgs),
+    /// Roll a running rollout back, then wait (up to --timeout) until it has ended and report the alias.
+    ///
+    /// The abort goes to the rollout's lease in the rollout registry (--table), like `shifter promote`, and
+    /// the rollout rolls itself back: at once when it is baking or paused, when its current step ends
+    /// otherwise. An execution ARN that no running rollout in the registry has (or any execution ARN without
+    /// --table: stacks without a registry) is stopped with StopExecution and rolled back from this process
+    /// instead, as long as the alias routes to that rollout's versions alone; an execution that already ended
+    /// FAILED, ABORTED or TIMED_OUT is rolled back the same way, and a SUCCEEDED one is refused.
+    /// Exit codes: 0 the alias serves the old version alone, 1 error (the rollback failed, the rollout
+    /// promoted or is still running after --timeout, AWS failed), 2 invalid target, no rollout running on it,
+    /// or no table (nothing was changed), 3 the alias was changed by someone else and is left alone.
+    #[command(after_help = ABORT_EXAMPLES)]
     Abort(AbortArgs),
     /// List the rollouts that are running, from the rollout registry (--table): one line each.
     ///
@@ -55,6 +85,22 @@ pub enum Command {
     #[command(after_help = HISTORY_EXAMPLES)]
     History(HistoryArgs),
 }
+
+const PROMOTE_EXAMPLES: &str = "Examples:
+  export SHIFTER_TABLE=rollouts
+  shifter promote orders:live
+  shifter promote arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:cli-r-18f-abc --output json";
+
+const PAUSE_EXAMPLES: &str = "Examples:
+  shifter pause orders:live --table rollouts
+  shifter pause orders:live --max-pause 2h";
+
+const RESUME_EXAMPLES: &str = "Examples:
+  shifter resume orders:live --table rollouts";
+
+const ABORT_EXAMPLES: &str = "Examples:
+  shifter abort orders:live --table rollouts --reason 'p99 latency doubled'
+  shifter abort arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:cli-r-18f-abc --timeout 10m";
 
 const LIST_EXAMPLES: &str = "Examples:
   export SHIFTER_TABLE=rollouts
@@ -148,7 +194,9 @@ pub struct DeployArgs {
     /// Seconds between alarm reads during a bake.
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub check_interval: u64,
-    /// The rollout's id (1-80 letters, digits, '-' or '_') [default: generated].
+    /// The rollout's id (1-80 letters, digits, '-' or '_') [default: generated]. Without --local it names the
+    /// execution, prefixed with cli- unless it starts with cli- (then at most 76 characters), so that
+    /// `shifter list` shows the CLI started it.
     #[arg(long, value_name = "ID")]
     pub rollout_id: Option<String>,
     /// How progress is reported on stdout.
@@ -183,14 +231,64 @@ pub struct StatusArgs {
     pub output: OutputFormat,
 }
 
+/// Which running rollout a command goes to, and where to find it.
 #[derive(Debug, Clone, Args)]
-pub struct AbortArgs {
-    /// The rollout's execution ARN (printed by `shifter deploy`).
-    #[arg(value_name = "EXECUTION_ARN")]
-    pub execution_arn: String,
+pub struct TargetArgs {
+    /// The rollout: its execution ARN (arn:aws:states:…:execution:…), or the alias it runs on as
+    /// function:alias.
+    #[arg(value_name = "EXECUTION_ARN|FUNCTION:ALIAS")]
+    pub target: String,
+    /// The rollout registry's DynamoDB table (the one the shifter stack records rollouts in): commands reach
+    /// a running rollout through its lease there.
+    #[arg(long, value_name = "NAME", env = "SHIFTER_TABLE")]
+    pub table: Option<String>,
     /// Text for people, or one JSON object.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PauseArgs {
+    #[command(flatten)]
+    pub on: TargetArgs,
+    /// How long the pause may last before the rollout rolls back (90s, 30m, 24h, ...; at most 7d).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = max_pause)]
+    pub max_pause: u32,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AbortArgs {
+    #[command(flatten)]
+    pub on: TargetArgs,
+    /// Why: the rollout's record and its notification say so (at most 500 characters).
+    #[arg(long, value_name = "TEXT", value_parser = reason)]
+    pub reason: Option<String>,
+    /// How long to wait for the rollout to end (90s, 5m, 1h, ...; at most 1d).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = abort_timeout)]
+    pub timeout: u64,
+}
+
+fn max_pause(text: &str) -> Result<u32, String> {
+    let max = u64::from(shifter::registry::control::MAX_PAUSE_SECONDS);
+    crate::fmt::parse_seconds(text, max).map(|s| u32::try_from(s).unwrap_or(u32::MAX))
+}
+
+fn abort_timeout(text: &str) -> Result<u64, String> {
+    crate::fmt::parse_seconds(text, 24 * 3600)
+}
+
+/// The longest `--reason`.
+pub const MAX_REASON_CHARS: usize = 500;
+
+fn reason(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("must not be empty".to_string());
+    }
+    if text.chars().count() > MAX_REASON_CHARS {
+        return Err(format!("at most {MAX_REASON_CHARS} characters"));
+    }
+    Ok(text.to_string())
 }
 
 #[derive(Debug, Clone, Args)]

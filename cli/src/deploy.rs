@@ -71,6 +71,12 @@ impl Deployment {
             }
             None => new_rollout_id(),
         };
+        // The state machine's rollout id is the execution's name, which says the CLI started it.
+        let rollout_id = if args.local {
+            rollout_id
+        } else {
+            crate::machine::cli_execution_name(&rollout_id)?
+        };
         Ok(Deployment {
             spec,
             rollout_id,

@@ -8,6 +8,7 @@ use shifter::registry::{RolloutJournal, RolloutRecord, RolloutStatus, HISTORY_DA
 use shifter::time::rfc3339;
 
 use crate::args::{HistoryArgs, OutputFormat};
+use crate::commands::target::function_name;
 use crate::deploy::EXIT_INVALID;
 use crate::fmt;
 use crate::registry::{self, columns, one_line, versions, NO_TABLE};
@@ -41,13 +42,7 @@ pub async fn run(args: &HistoryArgs) -> i32 {
 /// rollouts by the name Prepare resolved.
 pub fn target(text: &str) -> Result<(String, String), String> {
     match StatusTarget::parse(text)? {
-        StatusTarget::Alias { function, alias } => {
-            let name = match function.split_once(":function:") {
-                Some((_, name)) if function.starts_with("arn:") => name.to_string(),
-                _ => function,
-            };
-            Ok((name, alias))
-        }
+        StatusTarget::Alias { function, alias } => Ok((function_name(&function), alias)),
         StatusTarget::Execution(arn) => Err(format!(
             "{arn} is an execution: history takes function:alias (`shifter status {arn}` shows the execution)"
         )),

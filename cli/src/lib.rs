@@ -3,14 +3,15 @@
 //!
 //! - `args`: the command line; `request`: flags and a request file to a validated rollout spec.
 //! - `deploy`: the mode-independent deploy flow; `local`: the `--local` mode (the `LocalDriver`);
-//!   `machine`: the state-machine mode (start and follow an execution); `status` and `abort`; all over
-//!   `stepfunctions` (the `ExecutionApi` seam) and `follow` (history → progress and outcome).
+//!   `machine`: the state-machine mode (start and follow an execution); `status`; all over `stepfunctions`
+//!   (the `ExecutionApi` seam) and `follow` (history → progress and outcome).
+//! - `commands`: `promote`, `pause`, `resume` and `abort`, sent to a running rollout through the registry.
 //! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
 //! - `list` and `history`: the rollout registry (`--table`), with what they share in `registry`.
 //! - `plan_cmd`: `shifter plan`; `logging`: tracing to stderr; `fmt`: durations.
 
-pub mod abort;
 pub mod args;
+pub mod commands;
 pub mod deploy;
 pub mod fmt;
 pub mod follow;

@@ -1,5 +1,5 @@
 //! The state-machine mode of `shifter deploy` (without `--local`): StartExecution (input: the request; name:
-//! the rollout id), then follow the execution (`follow`) with the same display and exit codes as `--local`;
+//! the rollout id, `cli-…`), then follow the execution (`follow`) with the same display and exit codes as `--local`;
 //! `--no-wait` prints the execution ARN and returns. `shifter status` lives in `status`, `shifter abort` in
 //! `abort`.
 
@@ -8,7 +8,9 @@ use std::io::Write;
 use serde_json::json;
 use shifter::driver::Outcome;
 use shifter::ports::Clock;
+use shifter::registry::started_by::CLI_PREFIX;
 use shifter::time::SystemClock;
+use shifter::Error;
 
 use crate::args::{DeployArgs, OutputFormat};
 use crate::deploy::{Deployment, EXIT_INVALID};
@@ -55,6 +57,29 @@ pub async fn run(
             EXIT_INTERRUPTED
         }
     }
+}
+
+/// The longest Step Functions execution name.
+pub const MAX_EXECUTION_NAME: usize = 80;
+
+/// The execution name (and rollout id) `shifter deploy` gives a rollout: `cli-` and the id, unless the id
+/// starts with `cli-` already, so the registry records that the CLI started it (`shifter list` shows it). The
+/// same id always gives the same name, so a repeated deploy still finds its execution.
+pub fn cli_execution_name(rollout_id: &str) -> Result<String, Error> {
+    if rollout_id.starts_with(CLI_PREFIX) {
+        return Ok(rollout_id.to_string());
+    }
+    let name = format!("{CLI_PREFIX}{rollout_id}");
+    if name.len() > MAX_EXECUTION_NAME {
+        return Err(Error::invalid(
+            "rolloutId",
+            format!(
+                "{rollout_id:?} is too long: the execution is named {CLI_PREFIX}<id>, and execution names have at most {MAX_EXECUTION_NAME} characters; use at most {} (or start the id with {CLI_PREFIX})",
+                MAX_EXECUTION_NAME - CLI_PREFIX.len()
+            ),
+        ));
+    }
+    Ok(name)
 }
 
 /// StartExecution with the request, named after the rollout id.

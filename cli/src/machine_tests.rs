@@ -64,6 +64,45 @@ fn the_mode_follows_the_flags() {
     assert!(NO_STATE_MACHINE_ARN.contains("SHIFTER_STATE_MACHINE_ARN"));
 }
 
+#[test]
+fn the_cli_names_its_executions_cli_dash_so_the_registry_knows_who_started_them() {
+    use crate::deploy::Deployment;
+    let machine = Deployment::from_args(&deploy_args(&["--state-machine-arn", SM])).unwrap();
+    assert!(
+        machine.rollout_id.starts_with("cli-r-"),
+        "{}",
+        machine.rollout_id
+    );
+    let named = deploy_args(&["--state-machine-arn", SM, "--rollout-id", "orders-v7"]);
+    assert_eq!(
+        Deployment::from_args(&named).unwrap().rollout_id,
+        "cli-orders-v7"
+    );
+    // Already prefixed: kept as it is, so the same id always names the same execution.
+    let again = deploy_args(&["--state-machine-arn", SM, "--rollout-id", "cli-orders-v7"]);
+    assert_eq!(
+        Deployment::from_args(&again).unwrap().rollout_id,
+        "cli-orders-v7"
+    );
+    // A local rollout has no execution: its id stays as given.
+    let local = deploy_args(&["--local", "--rollout-id", "orders-v7"]);
+    assert_eq!(
+        Deployment::from_args(&local).unwrap().rollout_id,
+        "orders-v7"
+    );
+    // Execution names have at most 80 characters.
+    let longest = "x".repeat(76);
+    assert_eq!(cli_execution_name(&longest).unwrap().len(), 80);
+    let too_long = deploy_args(&["--state-machine-arn", SM, "--rollout-id", &"x".repeat(77)]);
+    match Deployment::from_args(&too_long) {
+        Err(Error::InvalidRequest { field, message }) => {
+            assert_eq!(field, "rolloutId");
+            assert!(message.contains("at most 76"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[tokio::test]
 async fn start_names_the_execution_after_the_rollout_and_prints_its_arn() {
     let api = FakeApi::new(vec![]);

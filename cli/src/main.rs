@@ -4,8 +4,9 @@ use std::io::Write;
 
 use clap::Parser;
 use shifter_cli::args::{Cli, Command};
+use shifter_cli::commands::{abort, pause, promote, resume};
 use shifter_cli::render::Renderer;
-use shifter_cli::{abort, deploy, history, list, logging, plan_cmd, status};
+use shifter_cli::{deploy, history, list, logging, plan_cmd, status};
 
 fn main() {
     let cli = Cli::parse();
@@ -17,7 +18,10 @@ fn main() {
             runtime().block_on(deploy::run(args, &mut render))
         }
         Command::Status(args) => runtime().block_on(status::status(args)),
-        Command::Abort(args) => runtime().block_on(abort::abort(args)),
+        Command::Promote(args) => runtime().block_on(promote::run(args)),
+        Command::Pause(args) => runtime().block_on(pause::run(args)),
+        Command::Resume(args) => runtime().block_on(resume::run(args)),
+        Command::Abort(args) => runtime().block_on(abort::run(args)),
         Command::List(args) => runtime().block_on(list::run(args)),
         Command::History(args) => runtime().block_on(history::run(args)),
     };

@@ -118,6 +118,8 @@ pub struct ExecutionInfo {
     pub cause: Option<String>,
     pub start_ms: Option<i64>,
     pub stop_ms: Option<i64>,
+    /// The execution's input (a rollout request), when DescribeExecution returns it.
+    pub input: Option<String>,
 }
 
 impl ExecutionInfo {
@@ -345,6 +347,7 @@ impl ExecutionApi for SfnApi {
             cause: out.cause().map(str::to_string),
             start_ms: Some(millis(out.start_date())),
             stop_ms: out.stop_date().map(millis),
+            input: out.input().map(str::to_string),
         })
     }
 

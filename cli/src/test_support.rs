@@ -125,6 +125,8 @@ pub struct FakeApi {
     pub start_error: Option<ApiError>,
     /// What DescribeExecution answers instead of an execution with `status`.
     pub describe_error: Option<ApiError>,
+    /// The execution input DescribeExecution answers.
+    pub input: Option<String>,
     inner: Mutex<Inner>,
 }
 
@@ -151,6 +153,7 @@ impl FakeApi {
             ignores_reverse: false,
             start_error: None,
             describe_error: None,
+            input: None,
             inner: Mutex::new(Inner {
                 served: vec![0; events.len()],
                 ..Inner::default()
@@ -248,6 +251,7 @@ impl ExecutionApi for FakeApi {
             name: arn.rsplit(':').next().unwrap_or_default().into(),
             state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:shifter".into(),
             status: self.status.clone(),
+            input: self.input.clone(),
             ..ExecutionInfo::default()
         })
     }

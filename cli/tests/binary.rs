@@ -293,3 +293,50 @@ fn history_refuses_what_is_not_an_alias_and_a_limit_out_of_range() {
     );
     assert_eq!(text(&out.stdout), "");
 }
+
+#[test]
+fn the_rollout_commands_document_their_flags_and_exit_codes() {
+    for (command, flags) in [
+        ("promote", vec![]),
+        ("pause", vec!["--max-pause", "[default: 24h]", "at most 7d"]),
+        ("resume", vec![]),
+        (
+            "abort",
+            vec![
+                "--reason",
+                "--timeout",
+                "[default: 5m]",
+                "StopExecution",
+                "3 the alias",
+            ],
+        ),
+    ] {
+        let out = shifter(&[command, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let help = text(&out.stdout);
+        let common = [
+            "EXECUTION_ARN|FUNCTION:ALIAS",
+            "--table",
+            "SHIFTER_TABLE",
+            "--output",
+            "Exit codes: 0",
+            "1 ",
+            "2 invalid target",
+            "no table",
+        ];
+        for flag in common.iter().chain(&flags) {
+            assert!(
+                help.contains(flag),
+                "{command}: {flag} missing from:\n{help}"
+            );
+        }
+    }
+    // Nothing to reach a rollout through: exit 2 before any AWS call.
+    let out = shifter(&["promote", "orders:live"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--table"),
+        "{}",
+        text(&out.stderr)
+    );
+}

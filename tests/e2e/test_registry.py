@@ -70,7 +70,7 @@ def test_two_executions_started_together_on_one_alias_exactly_one_proceeds(state
     winner = next(n for n, d in ends.items() if d["status"] == "SUCCEEDED")
     assert lease_of(dynamodb, fn.name, alias) is None, "the lease is given back when the rollout ends"
     record = record_of(dynamodb, fn.name, alias, winner)
-    assert record["status"]["S"] == "Promoted" and record["startedBy"]["S"] == "state-machine", record
+    assert record["status"]["S"] == "Promoted" and record["startedBy"]["S"] == "start-execution", record
     assert "expiresAt" in record and "runningPk" not in record, record
 
 

@@ -104,7 +104,8 @@ pub struct RolloutRecord {
     pub strategy: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution_arn: Option<String>,
-    /// `state-machine` or `local`.
+    /// How the rollout was started: one of [`started_by`]'s values (records written before they existed say
+    /// `state-machine`).
     pub started_by: String,
     pub status: RolloutStatus,
     pub steps_done: usize,
@@ -139,11 +140,7 @@ impl RolloutRecord {
             target_version: rollout.target_version.clone(),
             strategy: rollout.strategy.clone(),
             execution_arn: rollout.execution_arn.clone(),
-            started_by: match (&rollout.started_by, &rollout.execution_arn) {
-                (Some(by), _) => by.clone(),
-                (None, Some(_)) => "state-machine".to_string(),
-                (None, None) => "local".to_string(),
-            },
+            started_by: started_by::of(rollout).to_string(),
             status,
             steps_done: rollout.steps_done,
             step_count: rollout.plan.steps.len(),
@@ -156,6 +153,41 @@ impl RolloutRecord {
             alarms: rollout.alarms.clone(),
             snapshot: serde_json::to_string(rollout).ok(),
         }
+    }
+}
+
+/// How a rollout was started, as its record says (`RolloutRecord::started_by`).
+pub mod started_by {
+    use crate::rollout::Rollout;
+
+    /// `shifter deploy` started the execution (it names executions [`CLI_PREFIX`]`…`).
+    pub const CLI: &str = "cli";
+    /// Another StartExecution caller (a pipeline, the console, the AWS CLI).
+    pub const START_EXECUTION: &str = "start-execution";
+    /// The stack's EventBridge rule ("Rollout Requested").
+    pub const EVENTBRIDGE: &str = "eventbridge";
+    /// `shifter deploy --local`: no execution.
+    pub const LOCAL: &str = "local";
+    /// The prefix of the execution names `shifter deploy` gives.
+    pub const CLI_PREFIX: &str = "cli-";
+
+    /// What Prepare recorded (`eventbridge` for a "Rollout Requested" event); else `local` without an
+    /// execution; else `cli` when the execution's name (the last part of its ARN) starts with [`CLI_PREFIX`],
+    /// else `start-execution`.
+    pub fn of(rollout: &Rollout) -> &str {
+        if let Some(by) = rollout.started_by.as_deref() {
+            return by;
+        }
+        match &rollout.execution_arn {
+            None => LOCAL,
+            Some(arn) if execution_name(arn).starts_with(CLI_PREFIX) => CLI,
+            Some(_) => START_EXECUTION,
+        }
+    }
+
+    /// An execution's name: what follows the last `:` of its ARN.
+    pub fn execution_name(execution_arn: &str) -> &str {
+        execution_arn.rsplit(':').next().unwrap_or(execution_arn)
     }
 }
 
@@ -206,5 +238,40 @@ pub mod keys {
     /// One record per rollout id, so a retried write replaces it.
     pub fn rollout_sk(rollout_id: &str) -> String {
         format!("ROLLOUT#{rollout_id}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_says_how_its_rollout_was_started() {
+        let started = |arn: Option<&str>, by: Option<&str>| {
+            let mut r = crate::fake::canary_rollout();
+            r.execution_arn = arn.map(str::to_string);
+            r.started_by = by.map(str::to_string);
+            RolloutRecord::of(&r, RolloutStatus::Running, 1).started_by
+        };
+        let at = |arn: Option<&str>| started(arn, None);
+        let machine = "arn:aws:states:us-east-1:123456789012:execution:shifter-rollout";
+        assert_eq!(at(None), "local");
+        assert_eq!(at(Some(&format!("{machine}:cli-r-18f-abc"))), "cli");
+        assert_eq!(
+            at(Some(&format!("{machine}:orders-v7-42"))),
+            "start-execution"
+        );
+        // Only the name counts: a state machine called cli-… does not make its executions the CLI's.
+        assert_eq!(
+            at(Some(
+                "arn:aws:states:us-east-1:123456789012:execution:cli-machine:r-1"
+            )),
+            "start-execution"
+        );
+        // Prepare knows better: the execution EventBridge started carries no sign of it in its name.
+        assert_eq!(
+            started(Some(&format!("{machine}:6f1e2d3c")), Some("eventbridge")),
+            "eventbridge"
+        );
     }
 }

@@ -198,6 +198,10 @@ pub struct CommandOutcome {
     /// `Delivered`: the waiting rollout got it now. `None` or `AlreadyFinished`: it is on the lease, and the
     /// rollout acts on it when its current Task ends (a local rollout: at its next check).
     pub delivery: Option<Delivery>,
+    /// The wait the lease had registered when the command was posted (it may have ended since: a bake's token
+    /// times out, an answered one stays registered until the next wait).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<WaitKind>,
 }
 
 /// Posts an operator's command to the rollout running on `function:alias`, and answers its wait if it has
@@ -212,25 +216,41 @@ pub async fn command<P>(
 where
     P: RolloutControl + TaskCallback,
 {
-    let not_running = || {
-        Error::invalid(
-        "target",
-        format!("no rollout is running on {function}:{alias} (`shifter list` shows the running ones)"),
-    )
-    };
     let lease = ports
         .lease_of(function, alias)
         .await?
-        .ok_or_else(not_running)?;
+        .ok_or_else(|| not_running(function, alias))?;
     let key = LeaseKey {
         function: function.to_string(),
         alias: alias.to_string(),
-        rollout_id: lease.rollout_id.clone(),
+        rollout_id: lease.rollout_id,
     };
+    command_to(ports, &key, command, now_ms).await
+}
+
+/// [`command`] to one rollout: posted only while `key.rollout_id` holds the alias's lease (an operator who
+/// named an execution reaches that execution's rollout, never a later one on the same alias).
+pub async fn command_to<P>(
+    ports: &P,
+    key: &LeaseKey,
+    command: &Command,
+    now_ms: u64,
+) -> Result<CommandOutcome>
+where
+    P: RolloutControl + TaskCallback,
+{
     let lease = ports
-        .post(&key, &Signal::Command(command.clone(), now_ms))
+        .post(key, &Signal::Command(command.clone(), now_ms))
         .await?
-        .ok_or_else(not_running)?;
+        .ok_or_else(|| {
+            Error::invalid(
+                "target",
+                format!(
+                    "rollout {} is no longer running on {}:{} (`shifter history {}:{}` shows how it ended)",
+                    key.rollout_id, key.function, key.alias, key.function, key.alias
+                ),
+            )
+        })?;
     let delivery = match lease
         .waiting
         .as_ref()
@@ -244,5 +264,15 @@ where
         rollout_id: lease.rollout_id,
         execution_arn: lease.execution_arn,
         delivery,
+        waiting: lease.waiting.map(|w| w.kind),
     })
+}
+
+fn not_running(function: &str, alias: &str) -> Error {
+    Error::invalid(
+        "target",
+        format!(
+            "no rollout is running on {function}:{alias} (`shifter list` shows the running ones)"
+        ),
+    )
 }

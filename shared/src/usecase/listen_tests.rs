@@ -341,3 +341,47 @@ async fn a_wait_whose_rollout_lost_its_lease_ends_aborted() {
         .unwrap();
     assert_eq!(failed_with(aws.token_answer("t1")), Some(ABORTED));
 }
+
+#[tokio::test]
+async fn a_command_to_one_rollout_never_reaches_the_next_one_on_the_alias() {
+    let aws = FakeAws::sample();
+    let r = running(&aws).await;
+    aws.open_token("t1");
+    listen::wait(&aws, &r, WaitKind::Bake, "t1", T0 + 5)
+        .await
+        .unwrap();
+    let key = crate::registry::control::LeaseKey::of(&r);
+    let out = listen::command_to(&aws, &key, &Command::Promote, T0 + 6)
+        .await
+        .unwrap();
+    assert_eq!(
+        (out.delivery, out.waiting),
+        (Some(Delivery::Delivered), Some(WaitKind::Bake))
+    );
+    // r-1 ends; r-2 takes the alias. A command meant for r-1 is refused, and r-2's lease is untouched.
+    lease::finish(
+        &aws,
+        &r,
+        crate::registry::RolloutStatus::Promoted,
+        None,
+        T0 + 7,
+    )
+    .await;
+    let next = Rollout {
+        rollout_id: "r-2".into(),
+        ..r.clone()
+    };
+    lease::take(&aws, &FakeClock::default(), &next)
+        .await
+        .unwrap();
+    let err = listen::command_to(&aws, &key, &Command::Promote, T0 + 8)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("rollout r-1 is no longer running on orders:live"),
+        "{err}"
+    );
+    let lease = aws.lease(sample::FUNCTION, sample::ALIAS).unwrap();
+    assert_eq!((lease.rollout_id.as_str(), lease.command), ("r-2", None));
+}

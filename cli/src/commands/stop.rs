@@ -1,10 +1,10 @@
-//! `shifter abort ARN`: StopExecution, then roll the alias back from this process (StopExecution does not
-//! run the state machine's Catch, so nothing else would).
+//! `shifter abort`'s fallback for an execution no running rollout in the registry has (stacks without a
+//! registry, or an execution that ended without rolling back): StopExecution, then roll the alias back from
+//! this process (StopExecution does not run the state machine's Catch, so nothing else would).
 
 use std::io::Write;
 
 use serde_json::json;
-use shifter::aws::AwsPorts;
 use shifter::ports::AliasRouter;
 use shifter::registry::RolloutStatus;
 use shifter::rollout::Rollout;
@@ -12,39 +12,13 @@ use shifter::usecase::lease::{self, Registry};
 use shifter::usecase::{self, RollbackAction};
 use shifter::Error;
 
-use crate::args::{AbortArgs, OutputFormat};
+use crate::args::OutputFormat;
 use crate::deploy::EXIT_INVALID;
 use crate::follow::last_rollout_state;
-use crate::status::StatusTarget;
-use crate::stepfunctions::{events_after, ApiError, ExecutionApi, SfnApi};
+use crate::stepfunctions::{events_after, ApiError, ExecutionApi};
 
 /// The cause StopExecution records for `shifter abort`.
 pub const ABORT_CAUSE: &str = "aborted by shifter abort";
-
-/// `shifter abort`, over the AWS SDK.
-pub async fn abort(args: &AbortArgs) -> i32 {
-    let mut out = std::io::stdout();
-    let mut err = std::io::stderr();
-    if let Err(message) = match StatusTarget::parse(&args.execution_arn) {
-        Ok(StatusTarget::Execution(_)) => Ok(()),
-        Ok(_) => Err(format!("{} is not an execution ARN", args.execution_arn)),
-        Err(m) => Err(m),
-    } {
-        let _ = writeln!(err, "error: {message}");
-        return EXIT_INVALID;
-    }
-    let api = SfnApi::from_env().await;
-    let ports = AwsPorts::from_env().await;
-    abort_with(
-        &api,
-        &ports,
-        args.execution_arn.trim(),
-        args.output,
-        &mut out,
-        &mut err,
-    )
-    .await
-}
 
 /// What rolling the alias back came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,6 +180,7 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter + Registry>(
     };
     let text = match format {
         OutputFormat::Json => json!({
+            "path": "stopExecution",
             "executionArn": arn,
             "statusBefore": info.status,
             "stopped": stopped,
@@ -268,5 +243,5 @@ pub async fn abort_with<A: ExecutionApi, R: AliasRouter + Registry>(
 }
 
 #[cfg(test)]
-#[path = "abort_tests.rs"]
+#[path = "stop_tests.rs"]
 mod tests;
