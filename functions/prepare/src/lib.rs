@@ -22,7 +22,7 @@ pub fn unwrap_event(input: serde_json::Value) -> (serde_json::Value, Option<&'st
     match input {
         serde_json::Value::Object(mut event) if is_event => (
             event.remove("detail").unwrap_or_default(),
-            Some("eventbridge"),
+            Some(shifter::registry::started_by::EVENTBRIDGE),
         ),
         other => (other, None),
     }
