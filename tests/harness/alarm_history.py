@@ -7,7 +7,8 @@ alarm resets it to OK (AWS: "When you update an existing alarm, its state is lef
 Every CloudWatch call reaches moto through the proxy (boto3's AWS JSON, the query protocol, the Rust SDK's Smithy
 RPC-v2 CBOR), so the proxy keeps the history itself (CloudWatchAlarms.handle):
 - SetAlarmState: read the alarm from moto, forward, and if the state VALUE changed record a StateUpdate item, with
-  moto's new StateUpdatedTimestamp as its Timestamp. Same value again: nothing (StateUpdatedTimestamp still moves).
+  moto's new StateUpdatedTimestamp as its Timestamp, and call `on_transition` (the proxy emits the EventBridge
+  "CloudWatch Alarm State Change" event there). Same value again: nothing (StateUpdatedTimestamp still moves).
 - PutMetricAlarm creating an alarm: set it to INSUFFICIENT_DATA in moto as AWS does, and record the ConfigurationUpdate
   item AWS writes for a creation. Updating an alarm: put back the state moto dropped; no item recorded.
 - DescribeAlarmHistory: answered here from the record, never forwarded.
@@ -242,6 +243,9 @@ class CloudWatchAlarms:
         self._client_lock = threading.Lock()
         # Read-forward-record of state changes is serialised, so "before" and "after" belong to one call.
         self._changes = threading.Lock()
+        # Called on every state VALUE change made through SetAlarmState: (alarm as DescribeAlarms showed it before,
+        # old State, when it was entered (ms), new State, when (ms)). The proxy emits the EventBridge event there.
+        self.on_transition = None
 
     def handles(self, call: Call) -> bool:
         return call.operation in OPERATIONS and call.target in TARGETS and call.protocol in ("cbor", "json", "query")
@@ -296,7 +300,10 @@ class CloudWatchAlarms:
             return  # a missing alarm failed in moto; the same value again is no transition
         after = self._read(name) or {}
         new = State(params["StateValue"], params.get("StateReason"), params.get("StateReasonData"))
-        self.log.record_transition(name, before.get("AlarmArn"), state_of(before), new, updated_ms(after))
+        old, old_ms = state_of(before), self.log.transitioned_ms(name) or updated_ms(before)
+        self.log.record_transition(name, before.get("AlarmArn"), old, new, updated_ms(after))
+        if self.on_transition is not None:  # still under self._changes: events leave in the order of the changes
+            self.on_transition(before, old, old_ms, new, updated_ms(after))
 
     def _after_put(self, name: str, before: dict | None):
         if before is None:

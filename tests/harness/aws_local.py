@@ -106,6 +106,33 @@ class HarnessApi:
         query = urllib.parse.urlencode({"alarm": alarm}) if alarm else ""
         return self.request("GET", "/_harness/alarm-history" + (f"?{query}" if query else ""))
 
+    def events(self, source: str | None = None, detail_type: str | None = None,
+               resource: str | None = None) -> list[dict]:
+        """EventBridge events the harness emitted (and events others put that a registered rule delivered), oldest
+        first, each with its deliveries: rule, function, attempts (status, functionError, response), outcome."""
+        query = urllib.parse.urlencode({k: v for k, v in (("source", source), ("detail-type", detail_type),
+                                                           ("resource", resource)) if v})
+        return self.request("GET", "/_harness/events" + (f"?{query}" if query else ""))
+
+    def clear_events(self):
+        self.request("DELETE", "/_harness/events")
+
+    def event_rules(self) -> list[dict]:
+        return self.request("GET", "/_harness/event-rules")
+
+    def register_rule(self, spec: dict) -> dict:
+        """{name, eventPattern, function, retryPolicy?}: a rule in moto with an SQS target the proxy delivers from."""
+        return self.request("POST", "/_harness/event-rules", spec)
+
+    def calls(self, since: float | None = None, until: float | None = None, operation: str | None = None) -> list:
+        query = urllib.parse.urlencode({k: v for k, v in (("since", since), ("until", until),
+                                                           ("operation", operation)) if v is not None})
+        return self.request("GET", "/_harness/calls" + (f"?{query}" if query else ""))
+
+    def aborted_executions(self) -> dict:
+        """Executions StopExecution ended while moto kept them waiting in a callback Task (see executions.py)."""
+        return self.request("GET", "/_harness/aborted-executions")
+
     def add_fault(self, operation: str, function: str | None = None, status: int = 500,
                   code: str = "ServiceException", message: str = "injected fault", count: int = 1,
                   skip: int = 0) -> dict:

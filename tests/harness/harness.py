@@ -275,7 +275,8 @@ def cmd_up(args) -> int:
         print(f"error: cargo metadata failed in {workspace}:\n{err.stderr}", file=sys.stderr)
         return 1
     # The proxy's own source is part of the identity: editing the harness restarts it on the next `up`.
-    sources = ("proxy.py", "awsproto.py", "cbor_bridge.py", "alarm_history.py", "alias_revisions.py")
+    sources = ("proxy.py", "awsproto.py", "cbor_bridge.py", "alarm_history.py", "alias_revisions.py", "proxy_state.py",
+               "aws_events.py", "event_delivery.py", "executions.py")
     code = hashlib.sha256(b"".join((HERE / f).read_bytes() for f in sources))
     wanted = {"port": args.port, "moto_port": args.moto_port, "watch_port": args.watch_port,
               "workspace": str(workspace), "functions": functions, "proxy_code": code.hexdigest()[:16]}

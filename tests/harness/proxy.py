@@ -11,6 +11,13 @@ Clients (boto3, the Rust SDK, moto's own Step Functions engine via MOTO_PORT) al
   /moto-api/reset forgets them.
 - CreateAlias / UpdateAlias successes are recorded (GET /_harness/alias-history), with the RevisionId served.
 - Injected faults (POST /_harness/faults) answer matching calls with AWS-style errors.
+- EventBridge events moto does not emit, in AWS's format (aws_events.py): "CloudWatch Alarm State Change" on every
+  alarm state value change made through SetAlarmState, "Step Functions Execution Status Change" when an execution
+  starts and ends (executions.py). They go to moto's bus; the rules registered with POST /_harness/event-rules
+  (template.yaml's, by stack_local.deploy) deliver them to the functions as EventBridge would (event_delivery.py).
+  GET /_harness/events lists them with their deliveries.
+- StopExecution ends an execution waiting in a callback Task at once (ABORTED), as on AWS (executions.py).
+- Every call received is logged (GET /_harness/calls).
 - Everything else -> moto, verbatim.
 Stdlib only apart from boto3/cbor2 (from the harness venv). Run by harness.py; binds 127.0.0.1 only.
 """
@@ -32,10 +39,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import aws_events  # noqa: E402
 from alarm_history import CloudWatchAlarms  # noqa: E402
 from alias_revisions import AliasRevisions  # noqa: E402
 from awsproto import Call, classify, error_response, parse_function_ref  # noqa: E402
 from cbor_bridge import CborBridge  # noqa: E402
+from event_delivery import EventBus  # noqa: E402
+from executions import Executions  # noqa: E402
+from proxy_state import AliasHistory, CallLog, Faults  # noqa: E402
 
 HOP_BY_HOP = {
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -73,92 +84,6 @@ def upstream(port: int, method: str, path: str, headers, body: bytes, timeout: f
         conn.close()
 
 
-class Faults:
-    """Rules {operation, function?, status, code, message, count, skip}; each match first uses up `skip`,
-    then fails `count` calls, then the rule disappears. operation "*" matches any call."""
-
-    def __init__(self):
-        self._rules: list[dict] = []
-        self._next_id = 1
-        self._lock = threading.Lock()
-
-    def add(self, spec: dict) -> dict:
-        rule = {
-            "operation": spec["operation"],
-            "function": spec.get("function"),
-            "status": int(spec.get("status", 500)),
-            "code": spec.get("code", "ServiceException"),
-            "message": spec.get("message", "injected by the shifter test harness"),
-            "count": int(spec.get("count", 1)),
-            "skip": int(spec.get("skip", 0)),
-        }
-        with self._lock:
-            rule["id"] = self._next_id
-            self._next_id += 1
-            self._rules.append(rule)
-        return rule
-
-    def remove(self, rule_id: int | None = None):
-        with self._lock:
-            self._rules = [r for r in self._rules if rule_id is not None and r["id"] != rule_id]
-
-    def list(self) -> list[dict]:
-        with self._lock:
-            return [dict(r) for r in self._rules]
-
-    def take(self, call: Call) -> dict | None:
-        with self._lock:
-            for rule in self._rules:
-                if rule["operation"] not in ("*", call.operation):
-                    continue
-                if rule["function"] is not None and rule["function"] != call.function:
-                    continue
-                if rule["skip"] > 0:
-                    rule["skip"] -= 1
-                    return None
-                rule["count"] -= 1
-                if rule["count"] <= 0:
-                    self._rules.remove(rule)
-                return dict(rule)
-        return None
-
-
-class AliasHistory:
-    def __init__(self):
-        self._entries: list[dict] = []
-        self._seq = 0
-        self._lock = threading.Lock()
-
-    def record(self, function: str, alias: str | None, body: bytes):
-        try:
-            doc = json.loads(body)
-        except ValueError:
-            return
-        weights = (doc.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
-        with self._lock:
-            self._seq += 1
-            self._entries.append({
-                "seq": self._seq,
-                "function": function,
-                "alias": doc.get("Name") or alias,
-                "functionVersion": doc.get("FunctionVersion"),
-                "additionalVersionWeights": weights,
-                "revisionId": doc.get("RevisionId"),
-                "at": time.time(),
-            })
-
-    def query(self, function: str | None, alias: str | None) -> list[dict]:
-        with self._lock:
-            return [
-                dict(e) for e in self._entries
-                if (function is None or e["function"] == function) and (alias is None or e["alias"] == alias)
-            ]
-
-    def clear(self):
-        with self._lock:
-            self._entries.clear()
-
-
 class Stack:
     """Shared state of one proxy process."""
 
@@ -171,6 +96,11 @@ class Stack:
         self.revisions = AliasRevisions(self.history)
         self.bridge = CborBridge(f"http://127.0.0.1:{args.moto_port}")
         self.alarms = CloudWatchAlarms(f"http://127.0.0.1:{args.moto_port}", self.bridge)
+        self.port = args.port
+        self.calls = CallLog()
+        self.events = EventBus(f"http://127.0.0.1:{args.moto_port}", self.invoke_function)
+        self.alarms.on_transition = self.alarm_changed
+        self.executions = Executions(f"http://127.0.0.1:{args.moto_port}", self.events.emit)
         self._lambda = None
         self._lock = threading.Lock()
 
@@ -186,6 +116,23 @@ class Stack:
                     config=botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}),
                 )
             return self._lambda
+
+    def invoke_function(self, function: str, payload: bytes):
+        """A RequestResponse Invoke through this proxy (as any client's), for EventBridge deliveries."""
+        headers = [("Content-Type", "application/json"), ("X-Amz-Invocation-Type", "RequestResponse"),
+                   ("Authorization", "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/lambda/aws4_request, "
+                                     "SignedHeaders=host, Signature=0")]
+        return upstream(self.port, "POST", f"/2015-03-31/functions/{function}/invocations", headers, payload,
+                        LAMBDA_TIMEOUT_S)
+
+    def alarm_changed(self, alarm: dict, old, old_ms: int, new, new_ms: int):
+        """CloudWatch's EventBridge event for a state value change (alarm_history.CloudWatchAlarms.on_transition)."""
+        state = lambda s, ms: {"value": s.value, "reason": s.reason, "reason_data": s.reason_data,  # noqa: E731
+                               "at_ms": ms}
+        try:
+            self.events.emit(aws_events.alarm_state_change(alarm, state(old, old_ms), state(new, new_ms)))
+        except Exception:  # noqa: BLE001 - the state change itself succeeded; the event's loss shows in the log
+            traceback.print_exc()
 
     def executed_version(self, function: str, qualifier: str | None) -> str:
         """What AWS would put in X-Amz-Executed-Version. For a weighted alias, AWS picks the additional
@@ -259,6 +206,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.harness_api(url.path, parse_qs(url.query), body)
         stack = self.stack
         call = classify(self.command, url.path, url.query, self.headers, body)
+        stack.calls.record(call, body)
         fault = stack.faults.take(call)
         if fault:
             self.log_message("fault injected: %s %s", call.operation, fault["code"])
@@ -270,6 +218,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(*stack.alarms.handle(call, url.query, body, lambda: self.forward(call, body)))
         if call.protocol == "cbor":
             return self.send(*stack.bridge.handle(call.target, call.operation, body))
+        if stack.executions.handles(call):
+            return self.send(*stack.executions.handle(call, body, lambda: self.forward(call, body)))
         if call.operation == "Invoke" and call.function in stack.functions:
             return self.invoke(call, body)
         if stack.revisions.handles(call):
@@ -282,6 +232,8 @@ class Handler(BaseHTTPRequestHandler):
         if (self.command, url.path) == ("POST", "/moto-api/reset") and 200 <= status < 300:
             stack.alarms.log.clear()  # the alarms are gone, so is their history (AWS keeps it; moto forgets all)
             stack.revisions.clear()  # moto forgot the aliases
+            stack.events.reset()  # ... the rules and queues
+            stack.executions.reset()  # ... and the executions
         return self.send(status, headers, data)
 
     def forward(self, call: Call, body: bytes) -> tuple[int, list, bytes]:
@@ -348,6 +300,25 @@ class Handler(BaseHTTPRequestHandler):
         if route == ("DELETE", "/_harness/alarm-history"):
             stack.alarms.log.clear()
             return self.send_json(200, {"ok": True})
+        if route == ("GET", "/_harness/events"):
+            return self.send_json(200, stack.events.records(one("source"), one("detail-type"), one("resource")))
+        if route == ("DELETE", "/_harness/events"):
+            stack.events.clear()
+            return self.send_json(200, {"ok": True})
+        if route == ("GET", "/_harness/event-rules"):
+            return self.send_json(200, stack.events.rules())
+        if route == ("POST", "/_harness/event-rules"):
+            try:
+                spec = json.loads(body)
+                return self.send_json(200, stack.events.register(spec["name"], spec["eventPattern"],
+                                                                 spec["function"], spec.get("retryPolicy")))
+            except (ValueError, KeyError, TypeError) as exc:
+                return self.send_json(400, {"error": f"bad rule spec: {exc!r}"})
+        if route == ("GET", "/_harness/aborted-executions"):
+            return self.send_json(200, stack.executions.aborted())
+        if route == ("GET", "/_harness/calls"):
+            num = lambda key: float(one(key)) if one(key) else None  # noqa: E731
+            return self.send_json(200, stack.calls.query(num("since"), num("until"), one("operation")))
         if route == ("GET", "/_harness/faults"):
             return self.send_json(200, stack.faults.list())
         if route == ("POST", "/_harness/faults"):
