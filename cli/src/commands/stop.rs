@@ -56,7 +56,13 @@ async fn roll_back<R: AliasRouter>(
     rollout: &Rollout,
     write_may_be_in_flight: bool,
 ) -> RollBack {
-    match usecase::rollback(router, rollout, write_may_be_in_flight).await {
+    let mut result = usecase::rollback(router, rollout, write_may_be_in_flight).await;
+    // The stack's execution cleanup (on the ABORTED event) may restore the alias at the same moment: its
+    // fenced write wins and ours is refused. Read the alias again: restored, or truly someone else's.
+    if matches!(result, Err(Error::AliasChanged { .. })) {
+        result = usecase::rollback(router, rollout, write_may_be_in_flight).await;
+    }
+    match result {
         Ok(outcome) if outcome.action == RollbackAction::LeftAlone => RollBack::LeftAlone {
             reason: usecase::left_alone_message(&outcome),
         },

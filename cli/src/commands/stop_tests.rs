@@ -239,3 +239,23 @@ async fn abort_of_an_old_execution_leaves_a_newer_rollout_on_the_alias_alone() {
     );
     assert_eq!(aws.calls(Op::WriteAlias), 0);
 }
+
+#[tokio::test]
+async fn a_write_refused_because_the_execution_cleanup_restored_first_is_read_again() {
+    // The stack's execution cleanup reacts to the same ABORTED event: its fenced write can win, and then
+    // ours is refused as AliasChanged. A second look finds the alias restored, not someone else's.
+    let api = FakeApi::new(weighted_history().0);
+    let aws = aws_with_alias(Routing::split("1", "2", 1000));
+    aws.fail_next(
+        Op::WriteAlias,
+        shifter::Error::AliasChanged {
+            alias: "live".into(),
+            message: "PreconditionFailed: the RevisionId changed".into(),
+        },
+        1,
+    );
+    let (code, out, err) = abort_text(&api, &aws).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(aws.alias("orders", "live").routing, Routing::single("1"));
+    assert!(!out.contains("left alone"), "{out}");
+}

@@ -3,7 +3,9 @@
 //! (`usecase::listen::alarm_changed`). A rollout mid-Task gets the alarm on its lease; its next wait acts on it.
 //!
 //! EventBridge delivers at least once: a redelivered event finds the token already answered, which is fine.
-//! An error is returned so that the rule's retry policy delivers the event again (then its dead-letter queue).
+//! An error is returned so that Lambda retries the asynchronous invocation (twice), then sends the event to the
+//! stack's `UndeliveredEventsQueue` (the function's OnFailure destination). The rule's own retry policy and
+//! dead-letter queue cover failures to invoke the function at all.
 //!
 //! Errors (`errorType`): `Transient`, `AwsRejected`, `InvalidState` (an event that is not an alarm state
 //! change).

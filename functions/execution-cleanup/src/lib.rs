@@ -4,8 +4,9 @@
 //! it, and releases the lease (`usecase::cleanup`). An execution that ended through its own Rollback or
 //! RequestRejected has already given its lease back: then this costs one query and changes nothing.
 //!
-//! Errors (`errorType`): `AliasChanged`, `Transient`, `AwsRejected`, `InvalidState`. An error makes
-//! EventBridge deliver the event again (the rule's retry policy, then its dead-letter queue).
+//! Errors (`errorType`): `AliasChanged`, `Transient`, `AwsRejected`, `InvalidState`. An error makes Lambda
+//! retry the asynchronous invocation (twice), then send the event to the stack's `UndeliveredEventsQueue` (the
+//! function's OnFailure destination).
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};

@@ -68,7 +68,8 @@ where
         })?;
     let why = format!("its execution ended {status} with no rollback of its own");
     warn!(rollout_id = %rollout.rollout_id, execution_arn, status, "cleaning up after an execution that ended");
-    // An error here is returned: EventBridge retries the event (its target's retry policy), then its DLQ.
+    // An error here is returned: Lambda retries the asynchronous invocation, then sends the event to the
+    // stack's UndeliveredEventsQueue (the function's OnFailure destination).
     let done = rollback(ports, &rollout, true).await?;
     let (status, reason, n) = if done.action == RollbackAction::LeftAlone {
         let reason = format!("{why}; {}", left_alone_message(&done));
