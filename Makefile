@@ -13,14 +13,15 @@ include statemachine/sam.mk
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help lint unit e2e test demo bench bench-transitions build clean
+.PHONY: help lint unit e2e test demo bench bench-latency bench-transitions build clean
 
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
 	@echo "make test        lint + unit tests + end-to-end tests (starts and stops the emulator)"
 	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
-	@echo "make bench       size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
+	@echo "make bench       bench-latency, then size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
+	@echo "make bench-latency  alarm state change -> alias restored, both modes, 20 runs each (~4 min)"
 	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
 	@echo "make local-down  stop it"
@@ -47,8 +48,15 @@ demo: venv
 	status=0; SHIFTER_BIN=$(CURDIR)/target/debug/shifter $(PY) tests/demo/demo.py || status=$$?; \
 	$(MAKE) local-down; exit $$status
 
-bench: venv
+bench: venv bench-latency
 	$(PY) tests/bench/bench.py --write docs/benchmarks.md
+
+# Alarm state change -> alias restored, state machine (push) and local (poll), 20 runs each (about 4 minutes).
+bench-latency: venv
+	cargo build --workspace --bins
+	$(MAKE) local-up
+	status=0; $(PY) tests/bench/alarm_latency.py --runs 20 --write docs/alarm-latency.md || status=$$?; \
+	$(MAKE) local-down; exit $$status
 
 # Real Step Functions executions of two presets on the local stack (real Waits: about 9 minutes).
 bench-transitions: venv

@@ -624,6 +624,17 @@ def transitions_section() -> str:
             "`make bench-transitions` (`tests/bench/transitions.py --write docs/transitions.md`).\n\n" + body)
 
 
+def latency_section() -> str:
+    """Alarm state change -> alias restored, both modes, measured on the local stack by
+    tests/bench/alarm_latency.py (`make bench-latency`, which `make bench` runs first; it keeps its own file)."""
+    src = ROOT / "docs" / "alarm-latency.md"
+    if not src.exists():
+        return "\n## 5. Alarm state change to alias restored\n\nNot measured yet: run `make bench-latency`.\n"
+    body = src.read_text().split("\n", 1)[1].lstrip("\n")
+    return ("\n## 5. Alarm state change to alias restored\n\nFrom `docs/alarm-latency.md`, written by "
+            "`make bench-latency` (`tests/bench/alarm_latency.py --write docs/alarm-latency.md`).\n\n" + body)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--write", metavar="PATH", help="also write the Markdown report to PATH")
@@ -667,7 +678,7 @@ def main() -> int:
         if not path.is_absolute():
             path = ROOT / path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report_md(m, command_line(), sizes, startup, engine) + transitions_section())
+        path.write_text(report_md(m, command_line(), sizes, startup, engine) + transitions_section() + latency_section())
         log(f"wrote {path}")
     return 0
 

@@ -34,10 +34,12 @@ def fire_alarm_once_weighted(lam, cw, alias, alarm, delay, prefix=""):
                 time.sleep(delay)
                 print(f"{prefix}>>> demo: setting {alarm} to ALARM (alias: {alias_line(lam, alias)})", flush=True)
                 cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="demo: errors on the canary")
+                thread.fired_at = time.monotonic()
                 return
             time.sleep(0.2)
 
     thread = threading.Thread(target=fire, daemon=True)
+    thread.fired_at = None
     thread.start()
     return thread
 

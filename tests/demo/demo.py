@@ -4,7 +4,9 @@
 1. A promotion: sample-orders v1 -> v2 on a seconds-scale linear strategy, with the smoke hook before traffic.
 2. A rollback: v2 -> v3 on a canary; the demo sets the alarm to ALARM mid-bake and the alias returns to v2.
 
-It then prints the SNS notifications the rollouts published, read from an SQS queue subscribed to the topic.
+It then prints the SNS notifications the rollouts published, read from an SQS queue subscribed to the topic, and
+runs the state-machine half (demo_state_machine.py): the same two rollouts through Step Functions, the alarm
+rollback pushed by the alarm's event, and an operator's `shifter promote` that ends a 60 s bake at once.
 """
 import os
 import subprocess
