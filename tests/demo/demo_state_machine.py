@@ -83,7 +83,7 @@ def follow(sfn, lam, stack, alias, request, name):
                     verdict = out.get("verdict") or {}
                     note = "" if verdict.get("healthy", True) else f"; unhealthy: {verdict.get('failing')}"
                     if d["name"] == "Advance" and out.get("done") and verdict.get("healthy", True):
-                        note = "; only the final step is left"
+                        note = "; healthy, next: Finalize"
                     print(f"  {t}     {d['name']} output: weight {weight:g}%{note}", flush=True)
         for w in harness.alias_history(FUNCTION, alias)[writes:]:
             weights = "".join(f" + v{v} {x * 100:g}%" for v, x in w["additionalVersionWeights"].items())
