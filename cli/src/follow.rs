@@ -30,7 +30,9 @@ const ADVANCE: &str = "Advance";
 const FINALIZE: &str = "Finalize";
 const ROLLBACK: &str = "Rollback";
 const NOTIFY_ROLLBACK_FAILED: &str = "NotifyRollbackFailed";
-pub const FOLLOWED_STATES: [&str; 7] = [
+const BAKE: &str = "Bake";
+const PAUSED: &str = "Paused";
+pub const FOLLOWED_STATES: [&str; 9] = [
     PREPARE,
     PRE_TRAFFIC_HOOK,
     POST_TRAFFIC_HOOK,
@@ -38,6 +40,8 @@ pub const FOLLOWED_STATES: [&str; 7] = [
     FINALIZE,
     ROLLBACK,
     NOTIFY_ROLLBACK_FAILED,
+    BAKE,
+    PAUSED,
 ];
 
 /// How a followed execution ended.

@@ -14,7 +14,7 @@ pub(crate) fn promoted_history() -> History {
     let mut done = healthy.clone();
     done["done"] = json!(true);
     h.exited("Advance", state(1, 1000, baking.clone()))
-        .entered("WaitStateEntered", "Bake", state(1, 1000, baking))
+        .entered("TaskStateEntered", "Bake", state(1, 1000, baking))
         .exited("Advance", state(1, 1000, done.clone()))
         .exited("Finalize", state(2, 10_000, done.clone()))
         .exited("PostTrafficHook", state(2, 10_000, done.clone()))
@@ -77,7 +77,7 @@ async fn an_alarm_rollback_exits_1_with_the_reason() {
         json!({"verdict": {"healthy": false, "failing": ["orders-errors"], "missing": []}});
     h.exited("Advance", state(1, 1000, json!({"waitSeconds": 300})))
         .entered(
-            "WaitStateEntered",
+            "TaskStateEntered",
             "Bake",
             state(1, 1000, json!({"waitSeconds": 300})),
         )
@@ -266,7 +266,7 @@ fn the_last_rollout_state_is_the_latest_state_carrying_a_rollout() {
     h.exited("Prepare", state(0, 0, json!({})))
         .exited("Advance", state(1, 1000, json!({"waitSeconds": 300})))
         .entered(
-            "WaitStateEntered",
+            "TaskStateEntered",
             "Bake",
             state(1, 1000, json!({"waitSeconds": 300})),
         )
@@ -284,7 +284,7 @@ fn the_last_rollout_state_is_the_latest_state_carrying_a_rollout() {
 fn a_bake_counts_down_from_the_wait_states_entry() {
     let mut h = History::prepared();
     h.entered(
-        "WaitStateEntered",
+        "TaskStateEntered",
         "Bake",
         state(1, 1000, json!({"waitSeconds": 300})),
     );
@@ -316,4 +316,44 @@ async fn a_rollback_that_left_someone_elses_change_alone_exits_3_not_rollback_fa
     assert_eq!(found, &shifter::domain::Routing::single("3"));
     assert!(reason.contains("left alone"), "{reason}");
     assert_eq!(seen.last().unwrap(), "RolloutFailed:10");
+}
+
+#[tokio::test]
+async fn an_operators_pause_resume_and_promote_show_as_they_happen() {
+    let mut h = History::prepared();
+    let healthy = json!({"verdict": {"healthy": true, "failing": [], "missing": []}});
+    let mut baking = healthy.clone();
+    baking["waitSeconds"] = json!(300);
+    let mut paused = baking.clone();
+    paused["operator"] = json!({"command": "pause", "pauseSeconds": 3600});
+    let mut resumed = baking.clone();
+    resumed["operator"] = json!({"command": "resume"});
+    let mut promoted = baking.clone();
+    promoted["operator"] = json!({"command": "promote"});
+    let mut done = healthy.clone();
+    done["done"] = json!(true);
+    h.exited("Advance", state(1, 1000, baking.clone()))
+        .entered("TaskStateEntered", "Bake", state(1, 1000, baking.clone()))
+        .exited("Bake", state(1, 1000, paused.clone()))
+        .entered("TaskStateEntered", "Paused", state(1, 1000, paused))
+        .exited("Paused", state(1, 1000, resumed))
+        .exited("Advance", state(2, 2000, baking.clone()))
+        .entered("TaskStateEntered", "Bake", state(2, 2000, baking))
+        .exited("Bake", state(2, 2000, promoted))
+        .exited("Advance", state(2, 2000, done.clone()))
+        .exited("Finalize", state(3, 10_000, done.clone()))
+        .succeeded(state(3, 10_000, done));
+    let (ended, seen) = run(h).await;
+    assert_eq!(ended.exit_code, 0);
+    let operator: Vec<&str> = seen
+        .iter()
+        .map(String::as_str)
+        .filter(|s| s.starts_with("Paused") || s.starts_with("Resumed") || s.starts_with("Promote"))
+        .collect();
+    assert_eq!(operator.len(), 3, "{seen:?}");
+    assert!(
+        operator[0].starts_with("Paused") && operator[0].contains("3600"),
+        "{operator:?}"
+    );
+    assert!(operator[1].starts_with("Resumed") && operator[2].starts_with("PromoteRequested"));
 }

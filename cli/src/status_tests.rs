@@ -38,7 +38,7 @@ async fn status_summarizes_a_running_execution() {
     let doc: serde_json::Value = serde_json::from_str(out.text().trim()).unwrap();
     assert_eq!(doc["rollout"]["weightPercent"], 10.0);
     assert_eq!(doc["currentState"], "Bake");
-    assert_eq!(doc["lastEvent"]["type"], "WaitStateEntered");
+    assert_eq!(doc["lastEvent"]["type"], "TaskStateEntered");
 }
 
 #[tokio::test]

@@ -292,7 +292,7 @@ pub fn weighted_history() -> History {
     let mut h = History::prepared();
     h.exited("Advance", state(1, 1000, json!({"waitSeconds": 300})))
         .entered(
-            "WaitStateEntered",
+            "TaskStateEntered",
             "Bake",
             state(1, 1000, json!({"waitSeconds": 300})),
         );

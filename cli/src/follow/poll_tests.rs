@@ -17,7 +17,7 @@ fn long_history(bakes: usize) -> History {
         json!({"waitSeconds": 60, "verdict": {"healthy": true, "failing": [], "missing": []}});
     for _ in 0..bakes {
         h.exited("Advance", state(1, 1000, baking.clone())).entered(
-            "WaitStateEntered",
+            "TaskStateEntered",
             "Bake",
             state(1, 1000, baking.clone()),
         );

@@ -8,8 +8,8 @@ use shifter::state::{RolloutState, StateError};
 use shifter::Error;
 
 use super::{
-    cause_message, error_from, exit_code_for_error, rollout_state, Ended, ADVANCE, FINALIZE,
-    NOTIFY_ROLLBACK_FAILED, POST_TRAFFIC_HOOK, PREPARE, PRE_TRAFFIC_HOOK, ROLLBACK,
+    cause_message, error_from, exit_code_for_error, rollout_state, Ended, ADVANCE, BAKE, FINALIZE,
+    NOTIFY_ROLLBACK_FAILED, PAUSED, POST_TRAFFIC_HOOK, PREPARE, PRE_TRAFFIC_HOOK, ROLLBACK,
 };
 use crate::stepfunctions::Event;
 
@@ -243,7 +243,7 @@ impl Tracker {
                 self.steps_shown = rollout.steps_done;
                 Self::lifecycle(obs, Notification::new(EventType::TrafficShifted, rollout));
             }
-            ("WaitStateEntered", _) => {
+            ("TaskStateEntered", BAKE) => {
                 let total = Duration::from_secs(u64::from(state.wait_seconds));
                 let now = self.now_ms.unwrap_or_else(now_ms);
                 let waited =
@@ -254,6 +254,21 @@ impl Tracker {
                     total,
                 });
             }
+            ("TaskStateEntered", PAUSED) => {
+                let max = state
+                    .operator
+                    .as_ref()
+                    .and_then(|o| o.get("pauseSeconds"))
+                    .and_then(serde_json::Value::as_u64)
+                    .map_or(Duration::ZERO, Duration::from_secs);
+                obs.observe(Progress::Paused { rollout, max });
+            }
+            // A wait answered by an operator (a bake or pause that timed out or was failed has no command).
+            ("TaskStateExited", BAKE | PAUSED) => match state.operator_command() {
+                Some("promote") => obs.observe(Progress::PromoteRequested { rollout }),
+                Some("resume") => obs.observe(Progress::Resumed { rollout }),
+                _ => {}
+            },
             ("TaskStateExited", ROLLBACK) => {
                 let reason = state
                     .reason
