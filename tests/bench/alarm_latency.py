@@ -43,7 +43,7 @@ import stack_local  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(ROOT, "target", "debug", "shifter"))
-TABLE = "shifter-rollouts"
+TABLE = aws_local.REGISTRY_TABLE
 
 
 def log(msg: str):

@@ -21,7 +21,7 @@ import aws_local  # noqa: E402
 import stack_local  # noqa: E402
 
 BIN = os.environ.get("SHIFTER_BIN", "target/debug/shifter")
-TABLE = "shifter-rollouts"  # the registry the harness creates (tests/harness/harness.py REGISTRY_TABLE)
+TABLE = aws_local.REGISTRY_TABLE
 
 
 def shifter(*args):

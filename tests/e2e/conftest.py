@@ -87,6 +87,17 @@ def events(harness):
 
 
 @pytest.fixture(scope="session")
+def dynamodb(harness):
+    return client("dynamodb")
+
+
+@pytest.fixture(scope="module")
+def state_machine(harness):
+    """The stack's functions, the state machine and its event rules (stack_local.deploy), once per module."""
+    return stack_local.deploy()
+
+
+@pytest.fixture(scope="session")
 def iam(harness):
     return client("iam")
 

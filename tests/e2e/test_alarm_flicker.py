@@ -112,11 +112,6 @@ def test_local_rollout_rolls_back_on_an_alarm_that_flickered_between_two_checks(
     assert last["eventType"] == "RolledBack" and alarm in last["reason"], last
 
 
-@pytest.fixture(scope="module")
-def state_machine(harness) -> stack_local.LocalStack:
-    return stack_local.deploy()
-
-
 def test_state_machine_rolls_back_on_an_alarm_that_flickered_during_the_bake(state_machine, app, make_alarm, sfn,
                                                                               cloudwatch, lambda_client, harness,
                                                                               unique):

@@ -12,14 +12,14 @@ import time
 
 import pytest
 
-from aws_local import alias_state, client_env
+from aws_local import REGISTRY_TABLE, alias_state, client_env
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 import stack_local  # noqa: E402
 
 SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "shifter"))
 APP = "sample-orders"
-TABLE = "shifter-rollouts"  # tests/harness/harness.py REGISTRY_TABLE
+TABLE = REGISTRY_TABLE
 LONG_CANARY = '{"type":"canary","percent":20,"bakeSeconds":300}'
 
 

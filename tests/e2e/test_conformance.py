@@ -20,11 +20,6 @@ SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(os.path.dirname(__file__), 
 APP = "sample-orders"
 
 
-@pytest.fixture(scope="session")
-def state_machine(harness) -> stack_local.LocalStack:
-    return stack_local.deploy()
-
-
 
 CASES = {
     "linear-3-steps": ({"type": "linear", "percent": 34, "intervalSeconds": 1}, {}, "SUCCEEDED"),

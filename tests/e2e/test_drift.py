@@ -93,11 +93,6 @@ def test_local_rollout_leaves_a_drifted_alias_alone(drift_app, lambda_client, ha
     assert sent[-1]["Message"]["errorType"] == "AliasChanged"
 
 
-@pytest.fixture(scope="module")
-def state_machine(harness) -> stack_local.LocalStack:
-    return stack_local.deploy()
-
-
 def test_state_machine_leaves_a_drifted_alias_alone(state_machine, drift_app, sfn, lambda_client, harness,
                                                     topic_queue, unique):
     alias, old, new, v3 = drift_app

@@ -16,11 +16,6 @@ import stack_local
 APP = "sample-orders"
 
 
-@pytest.fixture(scope="session")
-def state_machine(harness) -> stack_local.LocalStack:
-    return stack_local.deploy()
-
-
 def template_rule() -> dict:
     return stack_local.template()["Resources"]["RolloutRequestedRule"]["Properties"]
 
@@ -58,7 +53,7 @@ def registry_record(execution_arn: str) -> dict:
     import aws_local  # noqa: PLC0415
 
     ddb = aws_local.client("dynamodb")
-    items = ddb.scan(TableName="shifter-rollouts")["Items"]  # tests/harness/harness.py REGISTRY_TABLE
+    items = ddb.scan(TableName=aws_local.REGISTRY_TABLE)["Items"]
     plain = [{k: t.TypeDeserializer().deserialize(v) for k, v in item.items()} for item in items]
     return next(i for i in plain if i.get("executionArn") == execution_arn and i["sk"].startswith("ROLLOUT#"))
 

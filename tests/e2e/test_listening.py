@@ -14,22 +14,12 @@ import time
 import pytest
 
 import stack_local
-from aws_local import alias_state, client, routing_history as history
+from aws_local import REGISTRY_TABLE, alias_state, routing_history as history
 
 APP = "sample-orders"
-TABLE = "shifter-rollouts"  # tests/harness/harness.py REGISTRY_TABLE
+TABLE = REGISTRY_TABLE
 LONG_BAKE = {"type": "canary", "percent": 20, "bakeSeconds": 60}
 REACTION_S = 5.0  # alarm state change (or StopExecution) -> alias back on the old version
-
-
-@pytest.fixture(scope="module")
-def state_machine(harness) -> stack_local.LocalStack:
-    return stack_local.deploy()
-
-
-@pytest.fixture(scope="module")
-def dynamodb(harness):
-    return client("dynamodb")
 
 
 def key(function: str, alias: str, sk: str) -> dict:

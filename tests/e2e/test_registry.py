@@ -14,20 +14,10 @@ import time
 import pytest
 
 import stack_local
-from aws_local import alias_state, client, client_env, routing_history as history
+from aws_local import REGISTRY_TABLE, alias_state, client_env, routing_history as history
 
 SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "shifter"))
-TABLE = "shifter-rollouts"  # tests/harness/harness.py REGISTRY_TABLE
-
-
-@pytest.fixture(scope="module")
-def state_machine(harness) -> stack_local.LocalStack:
-    return stack_local.deploy()
-
-
-@pytest.fixture(scope="module")
-def dynamodb(harness):
-    return client("dynamodb")
+TABLE = REGISTRY_TABLE
 
 
 def lease_of(dynamodb, function: str, alias: str) -> dict | None:

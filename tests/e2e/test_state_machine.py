@@ -19,12 +19,6 @@ from aws_local import alias_state, routing_history as history
 APP = "sample-orders"  # a workspace binary: the smoke hook's invokes of its versions really run it
 
 
-@pytest.fixture(scope="session")
-def state_machine(harness) -> stack_local.LocalStack:
-    """The stack's six functions and the state machine, deployed once."""
-    return stack_local.deploy()
-
-
 
 
 def start(sfn, stack: stack_local.LocalStack, request: dict, rollout_id: str) -> str:

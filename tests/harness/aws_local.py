@@ -21,6 +21,9 @@ import botocore.config
 import cbor2
 
 ENDPOINT = os.environ.get("SHIFTER_ENDPOINT", "http://127.0.0.1:5555").rstrip("/")
+# The rollout registry the harness creates and the functions use (SHIFTER_TABLE): harness.py REGISTRY_TABLE
+# (kept there too: harness.py runs on the standard library alone).
+REGISTRY_TABLE = "shifter-rollouts"
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 ROLE_NAME = "shifter-test"

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use super::{LocalDriver, LocalPorts, Observer, Progress};
 use crate::error::Result;
 use crate::ports::Clock;
-use crate::registry::control::{answer, Command, WaitKind};
+use crate::registry::control::{answer, Command, LeaseKey, RolloutControl, WaitKind, Waiting};
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
 use crate::usecase::{self, lease};
@@ -88,8 +88,9 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
             rollout: &*rollout,
             max,
         });
-        // No bake ends while paused: the record stops showing one.
+        // No bake ends while paused: the record stops showing one, and the lease shows the pause.
         lease::progress(self.ports, rollout, self.clock.now_millis(), None).await;
+        self.show_wait(rollout, WaitKind::Pause).await;
         loop {
             let left = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
             if !left.is_zero() {
@@ -133,11 +134,28 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
             Some(Command::Resume) => {
                 info!(rollout_id = %rollout.rollout_id, "resumed by an operator");
                 obs.observe(Progress::Resumed { rollout: &*rollout });
+                self.show_wait(rollout, WaitKind::Bake).await;
                 Tick::End(BakeEnd::Next)
             }
             Some(Command::Pause { max_seconds }) => Tick::Pause(max_seconds),
             Some(Command::Abort { .. }) | None => Tick::Wait,
         })
+    }
+
+    /// Shows the wait on the lease (`shifter list`: paused), with no task token: a local rollout reads its
+    /// commands itself, nobody answers it. A failed write is logged: the registry never fails a rollout.
+    async fn show_wait(&self, rollout: &Rollout, kind: WaitKind) {
+        if !self.listen {
+            return;
+        }
+        let waiting = Waiting {
+            kind,
+            token: String::new(),
+            since_ms: self.clock.now_millis(),
+        };
+        if let Err(error) = self.ports.wait_for(&LeaseKey::of(rollout), &waiting).await {
+            warn!(rollout_id = %rollout.rollout_id, %error, "could not show the wait on the lease");
+        }
     }
 
     /// The operator's command on the alias's lease that a wait of `kind` acts on, when the driver listens: one

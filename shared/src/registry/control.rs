@@ -39,7 +39,8 @@ pub enum WaitKind {
     Pause,
 }
 
-/// A wait in progress: its kind and its Step Functions task token (opaque: never parsed).
+/// A wait in progress: its kind and its Step Functions task token (opaque: never parsed). A local rollout
+/// shows its pause with no token (empty): it reads its commands from the lease itself, nobody answers it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Waiting {

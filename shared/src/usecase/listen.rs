@@ -176,7 +176,8 @@ where
     let Some(lease) = ports.post(key, &Signal::Alarm(seen.clone())).await? else {
         return Ok(None);
     };
-    let Some(waiting) = lease.waiting else {
+    // A local rollout's wait has no token: it reads its lease (and the alarms) itself.
+    let Some(waiting) = lease.waiting.filter(|w| !w.token.is_empty()) else {
         return Ok(None);
     };
     let ans = Answer::Fail {
@@ -254,6 +255,7 @@ where
     let delivery = match lease
         .waiting
         .as_ref()
+        .filter(|w| !w.token.is_empty())
         .and_then(|w| answer(w.kind, command).map(|a| (w, a)))
     {
         Some((waiting, ans)) => Some(ports.answer(&waiting.token, &ans).await?),

@@ -385,3 +385,37 @@ async fn a_command_to_one_rollout_never_reaches_the_next_one_on_the_alias() {
     let lease = aws.lease(sample::FUNCTION, sample::ALIAS).unwrap();
     assert_eq!((lease.rollout_id.as_str(), lease.command), ("r-2", None));
 }
+
+#[tokio::test]
+async fn a_local_rollouts_tokenless_wait_is_shown_but_never_answered() {
+    let aws = FakeAws::sample();
+    let r = running(&aws).await;
+    let shown = crate::registry::control::Waiting {
+        kind: WaitKind::Pause,
+        token: String::new(),
+        since_ms: T0,
+    };
+    use crate::registry::control::RolloutControl;
+    aws.wait_for(&crate::registry::control::LeaseKey::of(&r), &shown)
+        .await
+        .unwrap();
+    let out = listen::command(
+        &aws,
+        sample::FUNCTION,
+        sample::ALIAS,
+        &Command::Resume,
+        T0 + 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.delivery, None,
+        "nothing to answer: the local driver reads the lease"
+    );
+    assert_eq!(out.waiting, Some(WaitKind::Pause));
+    let alarms = listen::alarm_changed(&aws, &seen("ALARM", T0 + 2))
+        .await
+        .unwrap();
+    assert_eq!(alarms[0].delivery, None);
+    assert_eq!(aws.calls(Op::TaskCallback), 0);
+}
