@@ -14,7 +14,7 @@ use tracing::{info, warn};
 use super::{LocalDriver, LocalPorts, Observer, Progress};
 use crate::error::Result;
 use crate::ports::Clock;
-use crate::registry::control::{answer, Command, LeaseKey, RolloutControl, WaitKind, Waiting};
+use crate::registry::control::{answer, Command, LeaseKey, WaitKind, Waiting};
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
 use crate::usecase::{self, lease};
