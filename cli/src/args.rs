@@ -41,7 +41,7 @@ pub enum Command {
     /// at its next check. This command never writes the alias: the rollout does.
     /// Exit codes: 0 delivered or recorded, 1 AWS failed, 2 invalid target, no rollout running on it, or no
     /// table (nothing was changed).
-    #[command(after_help = PROMOTE_EXAMPLES)]
+    #[command(after_help = PROMOTE_EXAMPLES, mut_arg("output", |a| a.help(SENT_JSON)))]
     Promote(TargetArgs),
     /// Hold a running rollout at its current weight until `shifter resume`; it rolls back if not resumed
     /// within --max-pause. Alarms still roll it back while it is paused.
@@ -50,14 +50,14 @@ pub enum Command {
     /// ends (a local rollout: at its next check).
     /// Exit codes: 0 delivered or recorded, 1 AWS failed, 2 invalid target or --max-pause, no rollout running
     /// on it, or no table (nothing was changed).
-    #[command(after_help = PAUSE_EXAMPLES)]
+    #[command(after_help = PAUSE_EXAMPLES, mut_arg("output", |a| a.help(SENT_JSON)))]
     Pause(PauseArgs),
     /// End a paused rollout's pause: it goes on with its steps.
     ///
     /// Delivered like `shifter promote`; a resume sent before the pause takes effect cancels it.
     /// Exit codes: 0 delivered or recorded, 1 AWS failed, 2 invalid target, no rollout running on it, or no
     /// table (nothing was changed).
-    #[command(after_help = RESUME_EXAMPLES)]
+    #[command(after_help = RESUME_EXAMPLES, mut_arg("output", |a| a.help(SENT_JSON)))]
     Resume(TargetArgs),
     /// Roll a running rollout back, then wait (up to --timeout) until it has ended and report the alias.
     ///
@@ -70,7 +70,7 @@ pub enum Command {
     /// Exit codes: 0 the alias serves the old version alone, 1 error (the rollback failed, the rollout
     /// promoted or is still running after --timeout, AWS failed), 2 invalid target, no rollout running on it,
     /// or no table (nothing was changed), 3 the alias was changed by someone else and is left alone.
-    #[command(after_help = ABORT_EXAMPLES)]
+    #[command(after_help = ABORT_EXAMPLES, mut_arg("output", |a| a.help(ABORT_JSON)))]
     Abort(AbortArgs),
     /// List the rollouts that are running, from the rollout registry (--table): one line each.
     ///
@@ -85,6 +85,16 @@ pub enum Command {
     #[command(after_help = HISTORY_EXAMPLES)]
     History(HistoryArgs),
 }
+
+/// `--output` of promote, pause and resume.
+const SENT_JSON: &str = "text for people, or json: one object on stdout: the command sent (command, and maxSeconds or \
+reason), the rollout it went to (rolloutId, functionName, alias, executionArn), delivery (delivered or recorded) and \
+waiting (bake, pause or null)";
+
+/// `--output` of abort.
+const ABORT_JSON: &str = "text for people, or json: one object on stdout when the rollout has ended or the wait \
+timed out: what promote prints, plus ended, status, endReason, the alias's routing, aliasRestored, aliasLeftAlone \
+and error";
 
 const PROMOTE_EXAMPLES: &str = "Examples:
   export SHIFTER_TABLE=rollouts
@@ -137,7 +147,7 @@ pub struct RequestArgs {
     #[arg(long, value_name = "ALIAS")]
     pub alias: Option<String>,
     /// The published version to roll out. Without it, $LATEST is published and rolled out.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub version: Option<String>,
     /// When publishing $LATEST: the base64 SHA-256 its code must have.
     #[arg(long, value_name = "SHA256")]
@@ -180,10 +190,10 @@ impl Policy {
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// For people (deploy: progress and a summary).
+    // What each is, per command, is in that command's `--output` help (the values carry no doc comment, so
+    // that `--help` does not describe one command's JSON under another's).
     #[default]
     Text,
-    /// JSON on stdout, nothing else (deploy: one object per lifecycle event).
     Json,
 }
 
@@ -191,15 +201,19 @@ pub enum OutputFormat {
 pub struct DeployArgs {
     #[command(flatten)]
     pub request: RequestArgs,
-    /// Seconds between alarm reads during a bake.
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub check_interval: u64,
+    /// With --local only: seconds between alarm reads during a bake (and, with --table, reads of operators'
+    /// commands) [default: 10]. The state machine instead reacts to an alarm's state-change event within
+    /// seconds, so without --local this flag is refused.
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub check_interval: Option<u64>,
     /// The rollout's id (1-80 letters, digits, '-' or '_') [default: generated]. Without --local it names the
     /// execution, prefixed with cli- unless it starts with cli- (then at most 76 characters), so that
     /// `shifter list` shows the CLI started it.
     #[arg(long, value_name = "ID")]
     pub rollout_id: Option<String>,
-    /// How progress is reported on stdout.
+    /// text: progress and a summary for people; json: one JSON object per line on stdout for each lifecycle
+    /// event (and each operator command the rollout acts on), or one RequestRejected object, and the summary
+    /// on stderr.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Drive the rollout from this process, with the AWS credentials of this shell (AWS_PROFILE,
@@ -226,7 +240,9 @@ pub struct StatusArgs {
     /// An execution ARN (arn:aws:states:…:execution:…) or function:alias.
     #[arg(value_name = "EXECUTION_ARN|FUNCTION:ALIAS")]
     pub target: String,
-    /// Text for people, or one JSON object.
+    /// text for people, or json: one object on stdout: for an execution, its status, current state, last
+    /// event and rollout (step, weight, versions); for an alias, its functionVersion, additionalVersion and
+    /// weight, weighted and revisionId.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
@@ -299,7 +315,8 @@ pub struct PlanArgs {
     /// A rollout request file: the whole request is validated and its strategy planned.
     #[arg(long, value_name = "FILE")]
     pub request: Option<PathBuf>,
-    /// A table for people, or the plan as JSON.
+    /// text: a table for people; json: the plan on stdout as one object, steps with weightBps (basis points:
+    /// 10000 is 100%) and bakeSeconds, or one RequestRejected object.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }
@@ -320,7 +337,7 @@ pub struct HistoryArgs {
     #[arg(value_name = "FUNCTION:ALIAS")]
     pub target: String,
     /// How many rollouts to show, newest first.
-    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    #[arg(long, value_name = "N", default_value_t = 10, allow_negative_numbers = true, value_parser = clap::value_parser!(u64).range(1..=1000))]
     pub limit: u64,
     /// The rollout registry's DynamoDB table (the one the shifter stack records rollouts in).
     #[arg(long, value_name = "NAME", env = "SHIFTER_TABLE")]

@@ -30,6 +30,11 @@ pub enum Mode {
 
 pub const NO_STATE_MACHINE_ARN: &str = "error: no state machine to deploy through: give --state-machine-arn ARN (or set SHIFTER_STATE_MACHINE_ARN), or add --local to drive the rollout from this process\nhint: the ARN is the stack's StateMachineArn output; --local uses this shell's AWS credentials (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL)";
 
+pub const CHECK_INTERVAL_NEEDS_LOCAL: &str = "error: --check-interval applies to --local only: the state machine reads no alarms on an interval, it reacts to an alarm's state-change event within seconds; nothing was changed\nhint: drop --check-interval, or add --local to drive the rollout from this process";
+
+/// Seconds between a local rollout's alarm reads, without --check-interval.
+pub const DEFAULT_CHECK_INTERVAL: u64 = 10;
+
 pub const NO_WAIT_NEEDS_STATE_MACHINE: &str = "error: --no-wait starts a state-machine execution and cannot be used with --local (the local mode runs in this process)";
 
 impl Mode {
@@ -39,6 +44,9 @@ impl Mode {
                 return Err(NO_WAIT_NEEDS_STATE_MACHINE);
             }
             return Ok(Mode::Local);
+        }
+        if args.check_interval.is_some() {
+            return Err(CHECK_INTERVAL_NEEDS_LOCAL);
         }
         match args.state_machine_arn.as_deref().map(str::trim) {
             Some(arn) if !arn.is_empty() => Ok(Mode::StateMachine {
@@ -80,7 +88,9 @@ impl Deployment {
         Ok(Deployment {
             spec,
             rollout_id,
-            check_interval: Duration::from_secs(args.check_interval),
+            check_interval: Duration::from_secs(
+                args.check_interval.unwrap_or(DEFAULT_CHECK_INTERVAL),
+            ),
             table: crate::registry::table(args.table.as_deref()),
         })
     }

@@ -24,7 +24,10 @@ pub async fn run(args: &HistoryArgs) -> i32 {
             return EXIT_INVALID;
         }
     };
-    let ports = registry::ports(args.table.as_deref()).await;
+    let ports = match registry::ports(args.table.as_deref(), "nothing was read").await {
+        Ok(ports) => ports,
+        Err(code) => return code,
+    };
     let limit = usize::try_from(args.limit).unwrap_or(usize::MAX);
     history(
         ports.as_ref(),

@@ -8,9 +8,11 @@
 //! - `commands`: `promote`, `pause`, `resume` and `abort`, sent to a running rollout through the registry.
 //! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
 //! - `list` and `history`: the rollout registry (`--table`), with what they share in `registry`.
+//! - `aws_env`: this shell's AWS configuration, checked for a region and credentials before any call.
 //! - `plan_cmd`: `shifter plan`; `logging`: tracing to stderr; `fmt`: durations.
 
 pub mod args;
+pub mod aws_env;
 pub mod commands;
 pub mod deploy;
 pub mod fmt;

@@ -17,7 +17,10 @@ use crate::registry::{self, columns, versions, NO_TABLE};
 
 /// `shifter list`, over the AWS SDK. Without a table it calls nothing.
 pub async fn run(args: &ListArgs) -> i32 {
-    let ports = registry::ports(args.table.as_deref()).await;
+    let ports = match registry::ports(args.table.as_deref(), "nothing was read").await {
+        Ok(ports) => ports,
+        Err(code) => return code,
+    };
     list(
         ports.as_ref(),
         unix_millis(),

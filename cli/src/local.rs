@@ -16,9 +16,14 @@ use crate::render::Renderer;
 /// rollout registry in the deployment's table (`--table`/`SHIFTER_TABLE`) when given: the lease and the
 /// records go there, and operators' commands come from there.
 pub async fn run(deployment: &Deployment, render: &mut Renderer) -> i32 {
-    let ports = AwsPorts::from_env()
-        .await
-        .with_table(deployment.table.clone());
+    let config = match crate::aws_env::load().await {
+        Ok(config) => config,
+        Err(missing) => {
+            eprintln!("{}", missing.message("nothing was changed"));
+            return crate::aws_env::EXIT_NO_AWS;
+        }
+    };
+    let ports = AwsPorts::new(&config).with_table(deployment.table.clone());
     drive(&ports, &SystemClock, deployment, render)
         .await
         .exit_code()

@@ -8,7 +8,10 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::EnvFilter;
 
 pub const ENV: &str = "SHIFTER_LOG";
-pub const DEFAULT_FILTER: &str = "warn";
+/// Warnings, but the AWS SDK's configuration loaders (aws_config, aws_runtime) only for errors: their warnings
+/// (a config file named by AWS_CONFIG_FILE that does not exist, ...) are noise next to shifter's own message
+/// about what is missing. `SHIFTER_LOG=warn` or `debug` shows them.
+pub const DEFAULT_FILTER: &str = "warn,aws_config=error,aws_runtime=error";
 
 /// Installs the global subscriber. A `SHIFTER_LOG` that does not parse falls back to the default.
 pub fn init() {

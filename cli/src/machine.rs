@@ -34,7 +34,13 @@ pub async fn run(
         Ok(v) => v.to_string(),
         Err(error) => return crate::deploy::reject(render, error),
     };
-    let api = SfnApi::from_env().await;
+    let api = match crate::aws_env::load().await {
+        Ok(config) => SfnApi::new(&config),
+        Err(missing) => {
+            eprintln!("{}", missing.message("nothing was changed"));
+            return crate::aws_env::EXIT_NO_AWS;
+        }
+    };
     let mut out = std::io::stdout();
     let mut err = std::io::stderr();
     let start = Start {

@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use shifter::domain::percent;
-use shifter::plan::PRESETS;
 use shifter::request::RolloutSpec;
 use shifter::Error;
 
@@ -50,16 +49,25 @@ pub fn plan_spec(args: &PlanArgs) -> Result<RolloutSpec, Error> {
     spec_from_args(&request)
 }
 
+/// The line under the error. The preset list is in the message of an unknown preset name, and only there:
+/// every other strategy error says what is wrong with its own field.
 fn hint(error: &Error) -> String {
     match error {
-        Error::InvalidRequest { field, .. } if field.starts_with("strategy") => {}
-        other => return render::hint(other).to_string(),
+        Error::InvalidRequest { field, message }
+            if field == "strategy" && message.starts_with("unknown preset") =>
+        {
+            "hint: or give a JSON object with a \"type\": canary, linear, steps, exponential or allAtOnce (`shifter deploy --help` shows one)".to_string()
+        }
+        Error::InvalidRequest { field, message }
+            if field == "strategy.type" || message.starts_with("must be a preset name") =>
+        {
+            "hint: a strategy is a preset name such as Canary10Percent5Minutes, or a JSON object with a \"type\": canary, linear, steps, exponential or allAtOnce".to_string()
+        }
+        Error::InvalidRequest { field, .. } if field.starts_with("strategy") => {
+            "hint: change it and run `shifter plan --strategy ...` again: it calls no AWS".to_string()
+        }
+        other => render::hint(other).to_string(),
     }
-    let presets: Vec<&str> = PRESETS.iter().map(|(name, _)| *name).collect();
-    format!(
-        "hint: a strategy is a preset ({}) or a JSON object with a \"type\": canary, linear, steps, exponential or allAtOnce",
-        presets.join(", ")
-    )
 }
 
 /// The steps as a table: number, weight, bake, and when each starts relative to the first shift.

@@ -22,10 +22,18 @@ pub fn table(arg: Option<&str>) -> Option<String> {
 }
 
 /// The AWS clients over `table`, or none without a table (then no client is built and nothing is called).
-pub async fn ports(table_arg: Option<&str>) -> Option<AwsPorts> {
-    match table(table_arg) {
-        Some(t) => Some(AwsPorts::from_env().await.with_table(Some(t))),
-        None => None,
+/// Without an AWS region or credentials, says which is missing and that `done` (nothing was read, or
+/// changed) on stderr, and gives the exit code.
+pub async fn ports(table_arg: Option<&str>, done: &str) -> Result<Option<AwsPorts>, i32> {
+    let Some(t) = table(table_arg) else {
+        return Ok(None);
+    };
+    match crate::aws_env::load().await {
+        Ok(config) => Ok(Some(AwsPorts::new(&config).with_table(Some(t)))),
+        Err(missing) => {
+            eprintln!("{}", missing.message(done));
+            Err(crate::aws_env::EXIT_NO_AWS)
+        }
     }
 }
 

@@ -78,8 +78,13 @@ fn flags_become_the_request_json() {
             "insufficientData": "unhealthy",
         })
     );
-    assert_eq!(args.check_interval, 10);
+    assert_eq!(args.check_interval, None);
     assert_eq!(Mode::from_args(&args), Ok(Mode::Local));
+    let deployment = Deployment::from_args(&args).unwrap();
+    assert_eq!(
+        deployment.check_interval,
+        std::time::Duration::from_secs(10)
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use shifter::aws::AwsPorts;
 use shifter::domain::{percent, AliasState};
 use shifter::ports::AliasRouter;
 use shifter::state::RolloutState;
+use shifter::Error;
 
 use crate::args::{OutputFormat, StatusArgs};
 use crate::deploy::EXIT_INVALID;
@@ -200,13 +201,24 @@ pub async fn status(args: &StatusArgs) -> i32 {
             let _ = writeln!(err, "error: {message}");
             EXIT_INVALID
         }
-        Ok(StatusTarget::Execution(arn)) => {
-            let api = SfnApi::from_env().await;
-            status_execution(&api, &arn, args.output, &mut out, &mut err).await
-        }
-        Ok(StatusTarget::Alias { function, alias }) => {
-            let ports = AwsPorts::from_env().await;
-            status_alias(&ports, &function, &alias, args.output, &mut out, &mut err).await
+        Ok(target) => {
+            let config = match crate::aws_env::load().await {
+                Ok(config) => config,
+                Err(missing) => {
+                    let _ = writeln!(err, "{}", missing.message("nothing was read"));
+                    return crate::aws_env::EXIT_NO_AWS;
+                }
+            };
+            match target {
+                StatusTarget::Execution(arn) => {
+                    let api = SfnApi::new(&config);
+                    status_execution(&api, &arn, args.output, &mut out, &mut err).await
+                }
+                StatusTarget::Alias { function, alias } => {
+                    let ports = AwsPorts::new(&config);
+                    status_alias(&ports, &function, &alias, args.output, &mut out, &mut err).await
+                }
+            }
         }
     }
 }
@@ -255,8 +267,13 @@ pub async fn status_alias<R: AliasRouter>(
             let _ = writeln!(out, "{text}");
             0
         }
+        Err(Error::ResourceNotFound { message, .. }) => {
+            let _ = writeln!(err, "{}", alias_not_found(function, alias, &message));
+            EXIT_INVALID
+        }
         Err(e) => {
             let _ = writeln!(err, "{}", crate::render::error_line(&e));
+            let _ = writeln!(err, "{}", crate::render::hint(&e));
             if e.is_invalid_input() {
                 EXIT_INVALID
             } else {
@@ -264,6 +281,34 @@ pub async fn status_alias<R: AliasRouter>(
             }
         }
     }
+}
+
+/// What `status function:alias` says when Lambda finds no such function or alias: which one, and how to look.
+pub fn alias_not_found(function: &str, alias: &str, aws: &str) -> String {
+    // Lambda says "Cannot find alias arn: …" for a missing alias, "Function not found: …" for a missing
+    // function; an ARN ending in the alias leaves it open which.
+    let lower = aws.to_ascii_lowercase();
+    let names_alias = lower.contains("alias") || aws.trim_end().ends_with(&format!(":{alias}"));
+    let (what, look) = if lower.contains("function not found") && !names_alias {
+        (
+            format!("function {function:?}"),
+            "`aws lambda list-functions` lists the functions".to_string(),
+        )
+    } else {
+        let what = if lower.contains("alias") {
+            format!("alias {alias:?} of function {function:?}")
+        } else {
+            format!("{function}:{alias} (the function or its alias)")
+        };
+        (
+            what,
+            format!("`aws lambda list-aliases --function-name {function}` lists its aliases"),
+        )
+    };
+    format!(
+        "error: {what} not found (Lambda: {aws})\n\
+         hint: {look}, in the account and region in use (AWS_PROFILE, AWS_REGION); nothing was changed"
+    )
 }
 
 #[cfg(test)]

@@ -96,3 +96,37 @@ fn status_targets_parse() {
     assert!(StatusTarget::parse(SM).is_err());
     assert!(StatusTarget::parse("orders").is_err());
 }
+
+/// A missing alias or function is named, with how to look for it (not `error: : ResourceNotFoundException`).
+#[tokio::test]
+async fn status_of_a_missing_alias_or_function_names_it() {
+    let aws = aws_with_alias(Routing::single("1"));
+    let mut shown = Vec::new();
+    for (function, alias) in [("orders", "nope"), ("billing", "live")] {
+        let (out, err) = (Captured::default(), Captured::default());
+        let code = status_alias(
+            &aws,
+            function,
+            alias,
+            OutputFormat::Text,
+            &mut out.sink(),
+            &mut err.sink(),
+        )
+        .await;
+        assert_eq!((code, out.text()), (EXIT_INVALID, String::new()));
+        shown.push(err.text());
+    }
+    insta::assert_snapshot!("status_missing_alias_or_function", shown.join("---\n"));
+    insta::assert_snapshot!(
+        "status_missing_unknown_wording",
+        alias_not_found("orders", "live", "ResourceNotFoundException: gone")
+    );
+    insta::assert_snapshot!(
+        "status_missing_alias_as_lambda_words_it",
+        alias_not_found(
+            "orders",
+            "live",
+            "ResourceNotFoundException: Cannot find alias arn: arn:aws:lambda:us-east-1:123456789012:function:orders:live"
+        )
+    );
+}

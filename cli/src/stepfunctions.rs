@@ -232,8 +232,13 @@ impl SfnApi {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
+        Self::new(&config)
+    }
+
+    /// Over a configuration already loaded (and checked: `aws_env::load`).
+    pub fn new(config: &aws_config::SdkConfig) -> Self {
         SfnApi {
-            client: aws_sdk_sfn::Client::new(&config),
+            client: aws_sdk_sfn::Client::new(config),
         }
     }
 }

@@ -6,6 +6,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::text::cap;
+
+#[path = "plan_fields.rs"]
+mod fields;
+pub use fields::preset_named;
+use fields::{closest_preset, custom_steps, factor, partial_percent, seconds};
 
 pub const FULL_BPS: u32 = 10_000;
 /// Keeps a rollout far below Step Functions' 25,000-event history cap (about 3 transitions per step).
@@ -206,20 +212,18 @@ impl Strategy {
     }
 
     fn preset(name: &str) -> Result<Strategy> {
-        let bare = name
-            .strip_prefix("CodeDeployDefault.Lambda")
-            .unwrap_or(name);
-        PRESETS
-            .iter()
-            .find(|(n, _)| *n == bare)
-            .map(|(_, s)| s.clone())
-            .ok_or_else(|| {
-                let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-                Error::invalid(
-                    "strategy",
-                    format!("unknown preset {name:?}; presets: {}", names.join(", ")),
-                )
-            })
+        preset_named(name).map(|(_, s)| s.clone()).ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            let shown = cap(name, 64);
+            let message = match closest_preset(name) {
+                Some(near) => format!(
+                    "unknown preset {shown:?}: did you mean {near}? presets: {}",
+                    names.join(", ")
+                ),
+                None => format!("unknown preset {shown:?}; presets: {}", names.join(", ")),
+            };
+            Error::invalid("strategy", message)
+        })
     }
 
     /// The steps this strategy takes, checked against the plan limits.
@@ -241,7 +245,6 @@ impl Strategy {
             } => (1..)
                 .map(|i| percent_bps.saturating_mul(i))
                 .take_while(|w| *w < FULL_BPS)
-                .take(MAX_STEPS + 1)
                 .map(|w| Step {
                     weight_bps: w,
                     bake_seconds: *interval_seconds,
@@ -255,7 +258,9 @@ impl Strategy {
                 let mut out = Vec::new();
                 let mut w = f64::from(*start_bps);
                 let mut last = 0u32;
-                while w < f64::from(FULL_BPS) && out.len() <= MAX_STEPS {
+                // At most FULL_BPS iterations (each step is at least 1 bps higher): the whole list is built,
+                // so a refusal can say how many steps the strategy really makes.
+                while w < f64::from(FULL_BPS) {
                     // Round up and force progress so tiny factors still strictly increase.
                     // Ignore float noise (100 * 1.1 is 110.00000000000001) before rounding up.
                     let bps = ((w - 1e-6).ceil() as u32).max(last + 1);
@@ -281,10 +286,15 @@ impl Strategy {
             bake_seconds: 0,
         });
         if steps.len() > MAX_STEPS {
+            let advice = match self {
+                Strategy::Exponential { .. } => "use a larger startPercent or factor",
+                Strategy::Steps(_) => "list fewer steps",
+                _ => "use a larger percent",
+            };
             return Err(Error::invalid(
                 "strategy",
                 format!(
-                    "makes {} steps; at most {MAX_STEPS} are allowed: use a larger percent",
+                    "makes {} steps; at most {MAX_STEPS} are allowed: {advice}",
                     steps.len()
                 ),
             ));
@@ -304,120 +314,10 @@ impl Strategy {
     }
 }
 
-/// A percent given as a JSON number with at most two decimals (whole basis points), in (0, 100).
-fn partial_percent(v: Option<&Value>, field: &str) -> Result<u32> {
-    let bps = percent_bps(v, field)?;
-    if bps >= FULL_BPS {
-        return Err(Error::invalid(
-            field,
-            "must be below 100 (use AllAtOnce to shift everything at once)",
-        ));
-    }
-    Ok(bps)
-}
-
-fn percent_bps(v: Option<&Value>, field: &str) -> Result<u32> {
-    let p = v
-        .and_then(Value::as_f64)
-        .ok_or_else(|| Error::invalid(field, "required: a number of percent such as 10 or 0.5"))?;
-    let bps = p * 100.0;
-    if !(p > 0.0 && p <= 100.0) {
-        return Err(Error::invalid(
-            field,
-            format!("{p} is out of range: use a percent above 0 and at most 100"),
-        ));
-    }
-    if (bps - bps.round()).abs() > 1e-6 || bps.round() < 1.0 {
-        return Err(Error::invalid(
-            field,
-            format!("{p} has too many decimals: at most 2 (0.01% steps)"),
-        ));
-    }
-    Ok(bps.round() as u32)
-}
-
-fn seconds(v: Option<&Value>, field: &str, min: u64) -> Result<u32> {
-    let s = v
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Error::invalid(field, "required: a whole number of seconds"))?;
-    if s < min || s > MAX_TOTAL_SECONDS {
-        return Err(Error::invalid(
-            field,
-            format!("{s} is out of range: use {min} to {MAX_TOTAL_SECONDS} seconds"),
-        ));
-    }
-    Ok(s as u32)
-}
-
-fn factor(v: Option<&Value>) -> Result<f64> {
-    let f = v.and_then(Value::as_f64).ok_or_else(|| {
-        Error::invalid("strategy.factor", "required: a number above 1, such as 2")
-    })?;
-    if !(f > 1.0 && f <= 100.0) {
-        return Err(Error::invalid(
-            "strategy.factor",
-            format!("{f} is out of range: use a number above 1 and at most 100"),
-        ));
-    }
-    Ok(f)
-}
-
-fn custom_steps(v: Option<&Value>) -> Result<Vec<Step>> {
-    let list = v.and_then(Value::as_array).ok_or_else(|| {
-        Error::invalid(
-            "strategy.steps",
-            "required: a list such as [{\"percent\":1,\"bakeSeconds\":60}]",
-        )
-    })?;
-    if list.is_empty() {
-        return Err(Error::invalid(
-            "strategy.steps",
-            "must list at least one step",
-        ));
-    }
-    let mut steps = Vec::with_capacity(list.len());
-    for (i, item) in list.iter().enumerate() {
-        let at = |f: &str| format!("strategy.steps[{i}].{f}");
-        let obj = item.as_object().ok_or_else(|| {
-            Error::invalid(
-                format!("strategy.steps[{i}]"),
-                "must be an object with percent and bakeSeconds",
-            )
-        })?;
-        if let Some(extra) = obj.keys().find(|k| *k != "percent" && *k != "bakeSeconds") {
-            return Err(Error::invalid(
-                at(extra),
-                "unknown field; allowed: percent, bakeSeconds",
-            ));
-        }
-        let weight_bps = percent_bps(obj.get("percent"), &at("percent"))?;
-        let is_last = i + 1 == list.len();
-        let bake_seconds = match obj.get("bakeSeconds") {
-            None if weight_bps == FULL_BPS && is_last => 0,
-            other => seconds(other, &at("bakeSeconds"), 0)?,
-        };
-        if weight_bps == FULL_BPS && !(is_last && bake_seconds == 0) {
-            return Err(Error::invalid(
-                at("percent"),
-                "100 may only be the last step, with no bake (the post-traffic hook runs after it)",
-            ));
-        }
-        if let Some(prev) = steps.last().map(|s: &Step| s.weight_bps) {
-            if weight_bps <= prev {
-                return Err(Error::invalid(
-                    at("percent"),
-                    "percents must strictly increase from step to step",
-                ));
-            }
-        }
-        steps.push(Step {
-            weight_bps,
-            bake_seconds,
-        });
-    }
-    Ok(steps)
-}
-
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "plan_message_tests.rs"]
+mod message_tests;

@@ -160,7 +160,6 @@ fn preset_strategies_are_the_named_shapes() {
 fn unknown_presets_are_rejected_at_strategy_with_the_list() {
     for name in [
         "Canary10Percent20Minutes",
-        "canary10percent5minutes",
         "Linear10PercentEvery1Minutes",
         "Linear10PercentEvery2Minute",
         "CodeDeployDefault.AllAtOnce",

@@ -216,10 +216,10 @@ fn strip_position(message: &str) -> String {
 
 fn strategy_name(v: &Value) -> String {
     match v {
-        Value::String(s) => s
-            .strip_prefix("CodeDeployDefault.Lambda")
-            .unwrap_or(s)
-            .to_string(),
+        // Validated by now: a preset's own spelling, however the request cased it.
+        Value::String(s) => crate::plan::preset_named(s)
+            .map(|(name, _)| (*name).to_string())
+            .unwrap_or_else(|| s.clone()),
         other => other
             .get("type")
             .and_then(Value::as_str)

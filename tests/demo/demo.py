@@ -9,6 +9,7 @@ runs the state-machine half (demo_state_machine.py): the same two rollouts throu
 rollback pushed by the alarm's event, and an operator's `shifter promote` that ends a 60 s bake at once.
 """
 import os
+import shlex
 import subprocess
 import sys
 import uuid
@@ -23,7 +24,7 @@ BIN = os.environ.get("SHIFTER_BIN", "target/debug/shifter")
 
 def deploy(env, *args):
     cmd = [BIN, "deploy", "--local", *args]
-    print("$ shifter " + " ".join(cmd[1:]), flush=True)
+    print("$ " + shlex.join(["shifter", *cmd[1:]]), flush=True)
     return subprocess.run(cmd, env=env).returncode
 
 

@@ -9,6 +9,7 @@ carries and every alias write as the harness proxy recorded it, then the SNS not
 About 20 s. Run alone: `.venv/bin/python tests/demo/demo_state_machine.py` (needs `make local-up`)."""
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -26,7 +27,7 @@ TABLE = aws_local.REGISTRY_TABLE
 
 def shifter(*args):
     """Runs the CLI against the local stack and its registry, printing the command and its output."""
-    print(f"  $ shifter {' '.join(args)}", flush=True)
+    print(f"  $ {shlex.join(['shifter', *args])}", flush=True)
     env = dict(os.environ, **aws_local.client_env(), SHIFTER_TABLE=TABLE)
     r = subprocess.run([BIN, *args], env=env, capture_output=True, text=True)
     for line in (r.stdout + r.stderr).splitlines():
@@ -58,7 +59,8 @@ def promote_once_weighted(lam, alias, delay):
 
 def follow(sfn, lam, stack, alias, request, name):
     """Starts the execution and prints its states as they are entered; returns describe_execution()."""
-    print(f"$ aws stepfunctions start-execution --name {name} --input '{json.dumps(request)}'", flush=True)
+    print("$ " + shlex.join(["aws", "stepfunctions", "start-execution", "--name", name, "--input", json.dumps(request)]),
+          flush=True)
     arn = sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name,
                               input=json.dumps(request))["executionArn"]
     harness = aws_local.HarnessApi(aws_local.ENDPOINT)

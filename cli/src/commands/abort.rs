@@ -54,8 +54,24 @@ pub async fn run(args: &AbortArgs) -> i32 {
         format: args.on.output,
         registry: table.is_some(),
     };
-    let ports = AwsPorts::from_env().await.with_table(table);
-    let api = SfnApi::from_env().await;
+    // Without a table, anything but an execution ARN is refused before any call (and so before this check).
+    let target = args.on.target.trim();
+    let calls_aws =
+        table.is_some() || (target.starts_with("arn:") && target.contains(":execution:"));
+    let config = match crate::aws_env::load().await {
+        Ok(config) => config,
+        Err(missing) if calls_aws => {
+            eprintln!("{}", missing.message("nothing was changed"));
+            return crate::aws_env::EXIT_NO_AWS;
+        }
+        Err(_) => {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .load()
+                .await
+        }
+    };
+    let ports = AwsPorts::new(&config).with_table(table);
+    let api = SfnApi::new(&config);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     abort(&ports, &api, &SystemClock, &request, &mut out, &mut err).await
 }

@@ -24,7 +24,11 @@ pub const NO_TABLE: &str = "error: no rollout registry to send the command throu
 
 /// `promote`, `pause` or `resume` over the AWS SDK. Without a table it calls nothing.
 pub async fn run_send(on: &TargetArgs, command: &Command) -> i32 {
-    let ports = crate::registry::ports(on.table.as_deref()).await;
+    let ports = match crate::registry::ports(on.table.as_deref(), "nothing was changed").await {
+        Ok(ports) => ports,
+        Err(code) => return code,
+    };
+    // Without a table, `send` refuses before any call: this client is never used then.
     let api = SfnApi::from_env().await;
     send::send(
         ports.as_ref(),
