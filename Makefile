@@ -20,7 +20,7 @@ help:
 	@echo "make test        lint + unit tests + end-to-end tests (starts and stops the emulator)"
 	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator, pipeline recipes"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
-	@echo "make sam-build   sam build with the pinned SAM CLI (its own venv .venv-sam; cold ~10 min)"
+	@echo "make sam-build   sam build with the pinned SAM CLI (its own venv .venv-sam; cold ~20 min on 2 CPUs)"
 	@echo "make bench       bench-latency, then size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
 	@echo "make bench-latency  alarm state change -> alias restored, both modes, 20 runs each (~4 min)"
 	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"

@@ -38,7 +38,7 @@ build: venv
 	@for bin in $(SAM_FUNCTIONS); do ls -l $(SAM_ROOT)/target/lambda/$$bin/bootstrap.zip; done
 
 # sam build, the SAM way (BuildMethod: rust-cargolambda): cargo-lambda and zig from the harness venv, the SAM CLI
-# from .venv-sam. Output: .aws-sam/build. Cold, about 10 minutes; no telemetry is sent.
+# from .venv-sam. Output: .aws-sam/build. Cold, 20 minutes on 2 CPUs; no telemetry is sent.
 sam-build: venv $(SAM_CLI_STAMP)
 	@rustup target list --installed | grep -qx '$(SAM_RUST_TARGET)' || rustup target add $(SAM_RUST_TARGET)
 	cd $(SAM_ROOT) && SAM_CLI_TELEMETRY=0 PATH="$(SAM_VENV)/bin:$$PATH" $(SAM_CLI_VENV)/bin/sam build
