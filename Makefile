@@ -13,22 +13,31 @@ include statemachine/sam.mk
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help lint unit e2e test demo bench bench-latency bench-transitions build clean
+.PHONY: help lint lint-pipelines unit e2e test demo bench bench-latency bench-transitions build clean
 
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
 	@echo "make test        lint + unit tests + end-to-end tests (starts and stops the emulator)"
-	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator"
+	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator, pipeline recipes"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
+	@echo "make sam-build   sam build with the pinned SAM CLI (its own venv .venv-sam; cold ~20 min on 2 CPUs)"
 	@echo "make bench       bench-latency, then size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
 	@echo "make bench-latency  alarm state change -> alias restored, both modes, 20 runs each (~4 min)"
 	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
 	@echo "make local-down  stop it"
 
-lint: lint-iac
+lint: lint-iac lint-pipelines
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+# examples/pipelines: the workflows against the schemas check-jsonschema ships (offline), the CodePipeline
+# template with cfn-lint.
+lint-pipelines: venv
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows examples/pipelines/github-actions.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema custom.github-workflows-require-timeout examples/pipelines/github-actions.yml
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.gitlab-ci examples/pipelines/gitlab-ci.yml
+	$(VENV)/bin/cfn-lint examples/pipelines/codepipeline.yaml
 
 unit:
 	cargo test --workspace
@@ -67,4 +76,4 @@ bench-transitions: venv
 
 clean: local-down
 	cargo clean
-	rm -rf .venv .local
+	rm -rf .venv .venv-sam .local
