@@ -28,6 +28,17 @@ async fn running(aws: &FakeAws) -> Rollout {
     r
 }
 
+/// `running`, with a bake registered on `token` and listening.
+async fn baking(aws: &FakeAws, token: &str) -> Rollout {
+    let r = running(aws).await;
+    aws.open_token(token);
+    let out = listen::wait(aws, &r, WaitKind::Bake, token, T0 + 5)
+        .await
+        .unwrap();
+    assert_eq!(out, WaitOutcome::Listening);
+    r
+}
+
 fn seen(state: &str, at_ms: u64) -> AlarmSeen {
     AlarmSeen {
         name: sample::ALARM.into(),
@@ -66,11 +77,7 @@ async fn a_quiet_wait_only_listens() {
 #[tokio::test]
 async fn an_alarm_event_fails_the_bake_it_finds_waiting() {
     let aws = FakeAws::sample();
-    let r = running(&aws).await;
-    aws.open_token("t1");
-    listen::wait(&aws, &r, WaitKind::Bake, "t1", T0 + 5)
-        .await
-        .unwrap();
+    baking(&aws, "t1").await;
     let out = listen::alarm_changed(&aws, &seen("ALARM", T0 + 10))
         .await
         .unwrap();
@@ -186,11 +193,7 @@ async fn an_alarm_no_rollout_watches_costs_one_query() {
 #[tokio::test]
 async fn promote_reaches_a_waiting_bake_at_once() {
     let aws = FakeAws::sample();
-    let r = running(&aws).await;
-    aws.open_token("t1");
-    listen::wait(&aws, &r, WaitKind::Bake, "t1", T0 + 5)
-        .await
-        .unwrap();
+    baking(&aws, "t1").await;
     let out = listen::command(
         &aws,
         sample::FUNCTION,
@@ -277,11 +280,7 @@ async fn alarms_still_roll_back_a_paused_rollout() {
 #[tokio::test]
 async fn abort_fails_the_wait_and_a_late_answer_is_harmless() {
     let aws = FakeAws::sample();
-    let r = running(&aws).await;
-    aws.open_token("t1");
-    listen::wait(&aws, &r, WaitKind::Bake, "t1", T0 + 5)
-        .await
-        .unwrap();
+    baking(&aws, "t1").await;
     let abort = Command::Abort {
         reason: "bad deploy".into(),
     };
@@ -345,11 +344,7 @@ async fn a_wait_whose_rollout_lost_its_lease_ends_aborted() {
 #[tokio::test]
 async fn a_command_to_one_rollout_never_reaches_the_next_one_on_the_alias() {
     let aws = FakeAws::sample();
-    let r = running(&aws).await;
-    aws.open_token("t1");
-    listen::wait(&aws, &r, WaitKind::Bake, "t1", T0 + 5)
-        .await
-        .unwrap();
+    let r = baking(&aws, "t1").await;
     let key = crate::registry::control::LeaseKey::of(&r);
     let out = listen::command_to(&aws, &key, &Command::Promote, T0 + 6)
         .await
