@@ -129,6 +129,14 @@ pub struct RolloutRecord {
     pub snapshot: Option<String>,
 }
 
+impl Lease {
+    /// The wait a signal can answer: one with a task token. A local rollout's shown pause has none (it reads
+    /// its lease itself).
+    pub fn answerable_wait(&self) -> Option<&control::Waiting> {
+        self.waiting.as_ref().filter(|w| !w.token.is_empty())
+    }
+}
+
 impl RolloutRecord {
     /// The record of `rollout` as it stands, with `status` (`Running` until it ends).
     pub fn of(rollout: &Rollout, status: RolloutStatus, now_ms: u64) -> Self {

@@ -176,8 +176,7 @@ where
     let Some(lease) = ports.post(key, &Signal::Alarm(seen.clone())).await? else {
         return Ok(None);
     };
-    // A local rollout's wait has no token: it reads its lease (and the alarms) itself.
-    let Some(waiting) = lease.waiting.filter(|w| !w.token.is_empty()) else {
+    let Some(waiting) = lease.answerable_wait() else {
         return Ok(None);
     };
     let ans = Answer::Fail {
@@ -253,9 +252,7 @@ where
             )
         })?;
     let delivery = match lease
-        .waiting
-        .as_ref()
-        .filter(|w| !w.token.is_empty())
+        .answerable_wait()
         .and_then(|w| answer(w.kind, command).map(|a| (w, a)))
     {
         Some((waiting, ans)) => Some(ports.answer(&waiting.token, &ans).await?),
