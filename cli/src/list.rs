@@ -67,13 +67,14 @@ pub async fn list<J: RolloutJournal + RolloutControl>(
     0
 }
 
-/// How a record's `started_by` reads: `CLI`, `StartExecution`, `EventBridge`, `local` (older records'
+/// How a record's `started_by` reads: `CLI`, `StartExecution`, `EventBridge`, `CloudFormation`, `local` (older records'
 /// `state-machine` as it is).
 pub fn started_by_label(value: &str) -> &str {
     match value {
         started_by::CLI => "CLI",
         started_by::START_EXECUTION => "StartExecution",
         started_by::EVENTBRIDGE => "EventBridge",
+        started_by::CLOUDFORMATION => "CloudFormation",
         other => other,
     }
 }

@@ -2,6 +2,7 @@
 //! AWS adapters that implement the ports, and an in-memory fake of AWS that enforces its alias rules.
 
 pub mod aws;
+pub mod custom_resource;
 pub mod domain;
 pub mod driver;
 pub mod error;

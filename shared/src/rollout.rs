@@ -42,6 +42,9 @@ pub struct Rollout {
     /// How the rollout was started when Prepare could tell: `eventbridge` for a "Rollout Requested" event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
+    /// Where to answer CloudFormation when the rollout ends: a `Custom::ShifterAlias` Update started it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud_formation: Option<crate::custom_resource::StackReply>,
     #[serde(default)]
     pub hooks: Hooks,
     #[serde(default)]

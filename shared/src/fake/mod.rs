@@ -7,6 +7,7 @@
 //! the port methods answer with the `Error` the real adapters would return.
 
 mod clock;
+mod custom_resource;
 mod ports;
 mod registry;
 mod state;
@@ -70,6 +71,16 @@ pub enum Op {
     Invoke,
     /// SNS Publish.
     Publish,
+    /// Lambda CreateAlias.
+    CreateAlias,
+    /// Lambda DeleteAlias.
+    DeleteAlias,
+    /// Step Functions StartExecution.
+    StartExecution,
+    /// The custom-resource answer ledger (a conditional put).
+    ReplyLedger,
+    /// The PUT of a custom-resource answer to its ResponseURL.
+    PutReply,
 }
 
 /// How a hook function answers an invocation.
@@ -434,6 +445,7 @@ pub fn canary_rollout() -> crate::rollout::Rollout {
         started_ms: 0,
         execution_arn: None,
         started_by: None,
+        cloud_formation: None,
         hooks: crate::request::Hooks::default(),
         alarms: vec!["orders-errors".into()],
         insufficient_data: crate::request::InsufficientData::Healthy,

@@ -31,6 +31,11 @@ pub(super) struct State {
     pub topics: BTreeSet<String>,
     pub notifications: Vec<(String, Notification)>,
     pub hook_calls: Vec<(String, serde_json::Value)>,
+    /// Custom-resource answers: recorded per request id (the ledger), and every PUT sent (url, body).
+    pub replies: BTreeMap<String, String>,
+    pub reply_puts: Vec<(String, String)>,
+    /// Executions the alias provider started: (name, input).
+    pub started: Vec<(String, serde_json::Value)>,
     pub faults: HashMap<Op, VecDeque<Error>>,
     call_counts: HashMap<Op, usize>,
     revisions: u64,

@@ -174,6 +174,8 @@ pub mod started_by {
     pub const START_EXECUTION: &str = "start-execution";
     /// The stack's EventBridge rule ("Rollout Requested").
     pub const EVENTBRIDGE: &str = "eventbridge";
+    /// A `Custom::ShifterAlias` Update (the alias provider).
+    pub const CLOUDFORMATION: &str = "cloudformation";
     /// `shifter deploy --local`: no execution.
     pub const LOCAL: &str = "local";
     /// The prefix of the execution names `shifter deploy` gives.

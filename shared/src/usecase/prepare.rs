@@ -186,6 +186,7 @@ where
         started_ms: checked_ms,
         execution_arn: None,
         started_by: None,
+        cloud_formation: None,
         hooks: spec.hooks.clone(),
         alarms: spec.alarms.clone(),
         insufficient_data: spec.insufficient_data,

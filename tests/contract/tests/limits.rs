@@ -205,6 +205,7 @@ fn largest_state() -> RolloutState {
             "r".repeat(80)
         )),
         started_by: Some("eventbridge".into()),
+        cloud_formation: None,
         hooks: spec.hooks,
         alarms: spec.alarms,
         insufficient_data: spec.insufficient_data,

@@ -1,0 +1,83 @@
+use serde_json::json;
+
+use super::properties::AliasProperties;
+use crate::request::Target;
+
+fn props(v: serde_json::Value) -> crate::Result<AliasProperties> {
+    AliasProperties::from_value(&v)
+}
+
+#[test]
+fn pascal_case_properties_as_cloudformation_sends_them_make_a_request() {
+    // CloudFormation sends every scalar as a string.
+    let p = props(json!({
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:shifter-alias-provider",
+        "ServiceTimeout": "1800",
+        "FunctionName": "orders",
+        "AliasName": "live",
+        "Version": "7",
+        "Strategy": {"Type": "canary", "Percent": "10", "BakeSeconds": "300"},
+        "Alarms": ["OrdersErrors"],
+        "Hooks": {"PreTraffic": "orders-smoke"},
+        "InsufficientData": "Unhealthy",
+        "RetainOnDelete": "true"
+    }))
+    .unwrap();
+    assert_eq!(p.function_name(), "orders");
+    assert_eq!(p.alias(), "live");
+    assert_eq!(p.version, "7");
+    assert_eq!(p.spec.target, Target::Version { version: "7".into() });
+    assert_eq!(p.spec.plan.total_seconds(), 300);
+    assert_eq!(p.spec.alarms, vec!["OrdersErrors".to_string()]);
+    assert_eq!(p.spec.hooks.pre_traffic.as_deref(), Some("orders-smoke"));
+    assert_eq!(p.spec.insufficient_data, crate::request::InsufficientData::Unhealthy);
+    assert!(p.retain_on_delete);
+    assert_eq!(p.service_timeout_seconds, 1800);
+}
+
+#[test]
+fn camel_case_properties_and_a_preset_work_too_with_the_defaults() {
+    let p = props(json!({
+        "functionName": "orders", "alias": "live", "targetVersion": "3",
+        "strategy": "canary10percent5minutes"
+    }))
+    .unwrap();
+    assert_eq!(p.spec.plan.total_seconds(), 300);
+    assert!(!p.retain_on_delete);
+    assert_eq!(p.service_timeout_seconds, 3600);
+}
+
+fn refusal(v: serde_json::Value) -> String {
+    props(v).unwrap_err().to_string()
+}
+
+#[test]
+fn refusals_name_the_property_as_the_template_spells_it() {
+    let base = json!({"FunctionName": "orders", "AliasName": "live", "Version": "7", "Strategy": "AllAtOnce"});
+    let with = |k: &str, v: serde_json::Value| {
+        let mut b = base.clone();
+        b[k] = v;
+        b
+    };
+    let without = |k: &str| {
+        let mut b = base.clone();
+        b.as_object_mut().unwrap().remove(k);
+        b
+    };
+    insta::assert_snapshot!(
+        [
+            refusal(without("Version")),
+            refusal(without("AliasName")),
+            refusal(with("Strategy", json!({"Type": "canary", "Percent": "150", "BakeSeconds": "60"}))),
+            refusal(with("Strategy", json!("Canary99"))),
+            refusal(with("Versoin", json!("7"))),
+            refusal(with("version", json!("8"))),
+            refusal(with("Version", json!("$LATEST"))),
+            refusal(with("CodeSha256", json!("abc"))),
+            refusal(with("RetainOnDelete", json!("yes"))),
+            refusal(with("ServiceTimeout", json!("7200"))),
+            refusal(json!("orders")),
+        ]
+        .join("\n")
+    );
+}
