@@ -10,6 +10,7 @@
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
+use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
 use shifter::ports::{AliasRouter, Notifier};
 use shifter::usecase::cleanup::{self, Cleanup};
 use shifter::usecase::lease::Registry;
@@ -55,7 +56,7 @@ pub struct CleanupOutput {
 
 pub async fn handle<P>(ports: &P, event: ExecutionEvent) -> shifter::Result<CleanupOutput>
 where
-    P: Registry + AliasRouter + Notifier,
+    P: Registry + AliasRouter + Notifier + ReplyLedger + ReplySender,
 {
     let e = event.0;
     if e.source != "aws.states" || e.detail_type != DETAIL_TYPE {

@@ -4,6 +4,8 @@
 //!
 //! Errors (`errorType`): `InvalidState` only: a failed publish is logged, never an error.
 
+use shifter::custom_resource::answer;
+use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
 use shifter::notification::{EventType, Notification};
 use shifter::ports::Notifier;
 use shifter::registry::RolloutStatus;
@@ -12,7 +14,7 @@ use shifter::usecase::lease::{self, Registry};
 
 pub async fn handle<P>(ports: &P, input: NotifyInput) -> shifter::Result<RolloutState>
 where
-    P: Notifier + Registry,
+    P: Notifier + Registry + ReplyLedger + ReplySender,
 {
     input.check_schema()?;
     let NotifyInput { event, state, .. } = input;
@@ -39,6 +41,20 @@ where
     if let Some(status) = ended {
         let now = shifter::time::unix_millis();
         lease::finish(ports, &state.rollout, status, n.reason.as_deref(), now).await;
+    }
+    let rollout = &state.rollout;
+    match event {
+        EventType::RolloutSucceeded => {
+            answer::for_rollout(ports, rollout, answer::promoted).await;
+        }
+        EventType::RollbackFailed => {
+            let why = n.reason.clone().unwrap_or_default();
+            answer::for_rollout(ports, rollout, |r, to| {
+                answer::not_promoted(r, to, "RollbackFailed", &why)
+            })
+            .await;
+        }
+        _ => {}
     }
     shifter_lambda::publish(ports, &state.rollout, n).await;
     Ok(state)

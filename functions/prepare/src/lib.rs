@@ -5,6 +5,8 @@
 //! `InvalidState`. The state machine sends every one of them to the RequestRejected Fail state: nothing was
 //! shifted yet, and an `AliasBusy` alias belongs to another rollout, so there is nothing to roll back.
 
+use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
+use shifter::custom_resource::{self, answer, StackReply};
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AlarmSource, AliasRouter, CallerIdentity, FunctionRegistry, Notifier};
 use shifter::request::RolloutRequest;
@@ -29,16 +31,55 @@ pub fn unwrap_event(input: serde_json::Value) -> (serde_json::Value, Option<&'st
 }
 
 /// `default_topic` (the stack's topic) is used when the request names no `notificationTopicArn`.
+///
+/// A rollout a `Custom::ShifterAlias` started carries where to answer CloudFormation (`cloudFormation` in
+/// the input). When Prepare refuses it, nothing else will run to answer, so Prepare answers FAILED itself;
+/// a `Transient` error is left to the state machine's retries.
 pub async fn handle<P>(
     ports: &P,
     input: PrepareInput,
     default_topic: Option<&str>,
 ) -> shifter::Result<RolloutState>
 where
-    P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier + Registry,
+    P: FunctionRegistry
+        + AliasRouter
+        + AlarmSource
+        + CallerIdentity
+        + Notifier
+        + Registry
+        + ReplyLedger
+        + ReplySender,
 {
     input.check_schema()?;
-    let (request, started_by) = unwrap_event(input.request);
+    let (request, started_by) = unwrap_event(input.request.clone());
+    let (request, stack_reply) = custom_resource::split_input(request)?;
+    let result = prepare(ports, &input, request, started_by, stack_reply.clone(), default_topic).await;
+    if let (Err(e), Some(to)) = (&result, &stack_reply) {
+        if !e.is_transient() {
+            let reply = answer::rejected(to, e.error_type(), &e.to_string());
+            if let Err(not_sent) = answer::answer(ports, to, &reply).await {
+                tracing::warn!(error = %not_sent, "could not answer CloudFormation");
+            }
+        }
+    }
+    result
+}
+
+async fn prepare<P>(
+    ports: &P,
+    input: &PrepareInput,
+    request: serde_json::Value,
+    started_by: Option<&'static str>,
+    stack_reply: Option<StackReply>,
+    default_topic: Option<&str>,
+) -> shifter::Result<RolloutState>
+where
+    P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier + Registry,
+{
+    let started_by = match &stack_reply {
+        Some(_) => Some(shifter::registry::started_by::CLOUDFORMATION),
+        None => started_by,
+    };
     let mut request = RolloutRequest::from_value(request)?;
     if request.notification_topic_arn.is_none() {
         request.notification_topic_arn = default_topic.map(str::to_string);
@@ -47,6 +88,7 @@ where
     let mut rollout = usecase::prepare(ports, &SystemClock, &spec, &input.rollout_id).await?;
     rollout.execution_arn = input.execution_arn.clone();
     rollout.started_by = started_by.map(str::to_string);
+    rollout.cloud_formation = stack_reply;
     // The alias's lease: a second execution on the same alias stops here with AliasBusy, before any write.
     lease::take(ports, &SystemClock, &rollout).await?;
     shifter_lambda::publish(

@@ -13,6 +13,8 @@
 //! Errors (`errorType`): `AliasChanged` (the alias changed during the rollback's own write), `Transient`,
 //! `AwsRejected`, `InvalidState`. The state machine retries it hard, then publishes RollbackFailed.
 
+use shifter::custom_resource::answer;
+use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AliasRouter, Notifier};
 use shifter::registry::RolloutStatus;
@@ -28,7 +30,7 @@ fn is_conflict(error_type: &str) -> bool {
 
 pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
 where
-    P: AliasRouter + Notifier + Registry,
+    P: AliasRouter + Notifier + Registry + ReplyLedger + ReplySender,
 {
     state.check_schema()?;
     let now = shifter::time::unix_millis();
@@ -49,6 +51,10 @@ where
             Some(&reason),
             now,
         )
+        .await;
+        answer::for_rollout(ports, &state.rollout, |r, to| {
+            answer::not_promoted(r, to, "AliasChanged", &reason)
+        })
         .await;
         return Ok(RolloutState {
             reason: Some(reason),
@@ -80,6 +86,17 @@ where
         Some(e) if is_conflict(&e.error) => e.error.clone(),
         _ => "RolledBack".to_string(),
     };
+    // CloudFormation reads this reason in the stack's events: say where the rollout stood when it stopped.
+    let at = format!(
+        "{reason} (at {} on version {}); alias restored to version {}",
+        shifter::domain::percent(state.rollout.weight_bps),
+        rollout.target_version,
+        rollout.current_version
+    );
+    answer::for_rollout(ports, &rollout, |r, to| {
+        answer::not_promoted(r, to, &end_error, &at)
+    })
+    .await;
     Ok(RolloutState {
         rollout,
         reason: Some(reason),

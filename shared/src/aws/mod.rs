@@ -25,6 +25,7 @@
 //! APIs, draws from it: keep alias reads and writes to a few per step rather than polling them.
 
 mod cloudwatch;
+pub mod custom_resource;
 pub(crate) mod errors;
 mod lambda;
 mod sns;

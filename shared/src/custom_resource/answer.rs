@@ -5,7 +5,7 @@
 //! ledger holds. So the first answer wins and every retry or redelivery re-sends that same text: a PUT of the
 //! same object is harmless, and a second, different answer (SUCCESS after FAILED) can never be sent.
 
-use tracing::info;
+use tracing::{info, warn};
 
 use super::ports::{ReplyLedger, ReplySender};
 use super::response::{Reply, ReplyData};
@@ -42,6 +42,30 @@ pub async fn answer<P: ReplyLedger + ReplySender>(
         body: recorded,
         first,
     })
+}
+
+/// Answers CloudFormation for a rollout that a `Custom::ShifterAlias` started; nothing for any other. A
+/// failure is logged and swallowed: answering must never fail, or roll back, the step that ends a rollout.
+/// (The PUT is retried inside the adapter; the ledger keeps the answer for any later re-send.)
+pub async fn for_rollout<P: ReplyLedger + ReplySender>(
+    ports: &P,
+    rollout: &Rollout,
+    reply: impl FnOnce(&Rollout, &StackReply) -> Reply,
+) -> Option<Answered> {
+    let to = rollout.cloud_formation.as_ref()?;
+    match answer(ports, to, &reply(rollout, to)).await {
+        Ok(a) => Some(a),
+        Err(e) => {
+            warn!(
+                rollout_id = %rollout.rollout_id,
+                request_id = %to.request_id,
+                error_type = e.error_type(),
+                error = %e,
+                "could not answer CloudFormation"
+            );
+            None
+        }
+    }
 }
 
 /// The answer for a rollout that promoted its target version.

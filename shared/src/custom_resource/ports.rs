@@ -17,8 +17,11 @@ pub trait AliasLifecycle: Send + Sync {
         version: &str,
     ) -> impl Future<Output = Result<AliasState>> + Send;
     /// Deletes the alias: `false` when there was none.
-    fn delete_alias(&self, function: &str, alias: &str)
-        -> impl Future<Output = Result<bool>> + Send;
+    fn delete_alias(
+        &self,
+        function: &str,
+        alias: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
 }
 
 /// What `RolloutStarter::start_rollout` did.

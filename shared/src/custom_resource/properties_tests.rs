@@ -26,11 +26,19 @@ fn pascal_case_properties_as_cloudformation_sends_them_make_a_request() {
     assert_eq!(p.function_name(), "orders");
     assert_eq!(p.alias(), "live");
     assert_eq!(p.version, "7");
-    assert_eq!(p.spec.target, Target::Version { version: "7".into() });
+    assert_eq!(
+        p.spec.target,
+        Target::Version {
+            version: "7".into()
+        }
+    );
     assert_eq!(p.spec.plan.total_seconds(), 300);
     assert_eq!(p.spec.alarms, vec!["OrdersErrors".to_string()]);
     assert_eq!(p.spec.hooks.pre_traffic.as_deref(), Some("orders-smoke"));
-    assert_eq!(p.spec.insufficient_data, crate::request::InsufficientData::Unhealthy);
+    assert_eq!(
+        p.spec.insufficient_data,
+        crate::request::InsufficientData::Unhealthy
+    );
     assert!(p.retain_on_delete);
     assert_eq!(p.service_timeout_seconds, 1800);
 }
@@ -64,20 +72,21 @@ fn refusals_name_the_property_as_the_template_spells_it() {
         b.as_object_mut().unwrap().remove(k);
         b
     };
-    insta::assert_snapshot!(
-        [
-            refusal(without("Version")),
-            refusal(without("AliasName")),
-            refusal(with("Strategy", json!({"Type": "canary", "Percent": "150", "BakeSeconds": "60"}))),
-            refusal(with("Strategy", json!("Canary99"))),
-            refusal(with("Versoin", json!("7"))),
-            refusal(with("version", json!("8"))),
-            refusal(with("Version", json!("$LATEST"))),
-            refusal(with("CodeSha256", json!("abc"))),
-            refusal(with("RetainOnDelete", json!("yes"))),
-            refusal(with("ServiceTimeout", json!("7200"))),
-            refusal(json!("orders")),
-        ]
-        .join("\n")
-    );
+    insta::assert_snapshot!([
+        refusal(without("Version")),
+        refusal(without("AliasName")),
+        refusal(with(
+            "Strategy",
+            json!({"Type": "canary", "Percent": "150", "BakeSeconds": "60"})
+        )),
+        refusal(with("Strategy", json!("Canary99"))),
+        refusal(with("Versoin", json!("7"))),
+        refusal(with("version", json!("8"))),
+        refusal(with("Version", json!("$LATEST"))),
+        refusal(with("CodeSha256", json!("abc"))),
+        refusal(with("RetainOnDelete", json!("yes"))),
+        refusal(with("ServiceTimeout", json!("7200"))),
+        refusal(json!("orders")),
+    ]
+    .join("\n"));
 }

@@ -103,7 +103,14 @@ fn reply_address(event: &Event) -> (StackReply, &'static str) {
             &e.logical_resource_id,
             e.physical_resource_id.clone(),
         ),
-        _ => ("Unknown", &String::new(), &String::new(), &String::new(), &String::new(), String::new()),
+        _ => (
+            "Unknown",
+            &String::new(),
+            &String::new(),
+            &String::new(),
+            &String::new(),
+            String::new(),
+        ),
     };
     (
         StackReply {
@@ -148,7 +155,9 @@ async fn point_alias<P: ProviderPorts>(ports: &P, props: &AliasProperties) -> Re
     match ports.read_alias(function, alias).await {
         Err(Error::ResourceNotFound { .. }) => {
             ports.create_alias(function, alias, version).await?;
-            Ok(format!("created {function}:{alias} serving version {version}"))
+            Ok(format!(
+                "created {function}:{alias} serving version {version}"
+            ))
         }
         Err(e) => Err(e),
         Ok(state) if state.routing == Routing::single(version) => Ok(format!(
@@ -164,7 +173,12 @@ async fn point_alias<P: ProviderPorts>(ports: &P, props: &AliasProperties) -> Re
         }),
         Ok(state) => {
             ports
-                .write_alias(function, alias, &Routing::single(version), &state.revision_id)
+                .write_alias(
+                    function,
+                    alias,
+                    &Routing::single(version),
+                    &state.revision_id,
+                )
                 .await?;
             Ok(format!(
                 "{function}:{alias} pointed at version {version} (it served {})",
@@ -206,7 +220,11 @@ fn served(arn: &str, version: &str, reason: String) -> Reply {
 
 /// Update: nothing to do when the alias already serves `Version` alone; a renamed alias is a new resource
 /// (CloudFormation deletes the old one afterwards); otherwise a rollout, if its plan fits the ServiceTimeout.
-async fn update<P: ProviderPorts>(ports: &P, to: &StackReply, properties: &Value) -> Result<Outcome> {
+async fn update<P: ProviderPorts>(
+    ports: &P,
+    to: &StackReply,
+    properties: &Value,
+) -> Result<Outcome> {
     let props = AliasProperties::from_value(properties)?;
     let arn = alias_arn(ports, &props).await?;
     if arn != to.physical_resource_id {
@@ -225,7 +243,9 @@ async fn update<P: ProviderPorts>(ports: &P, to: &StackReply, properties: &Value
         return Ok(Outcome::Reply(served(
             &arn,
             version,
-            format!("{function}:{alias} already serves version {version} alone: nothing to roll out"),
+            format!(
+                "{function}:{alias} already serves version {version} alone: nothing to roll out"
+            ),
         )));
     }
     ensure_version(ports, &props).await?;
@@ -262,7 +282,11 @@ async fn update<P: ProviderPorts>(ports: &P, to: &StackReply, properties: &Value
 
 /// Delete: removes the alias this resource made, unless `RetainOnDelete`. A Create that failed made
 /// nothing, and its Delete changes nothing.
-async fn delete<P: ProviderPorts>(ports: &P, to: &StackReply, properties: &Value) -> Result<Outcome> {
+async fn delete<P: ProviderPorts>(
+    ports: &P,
+    to: &StackReply,
+    properties: &Value,
+) -> Result<Outcome> {
     let physical = &to.physical_resource_id;
     let done = |reason: String| {
         Ok(Outcome::Reply(Reply::success(
@@ -275,12 +299,16 @@ async fn delete<P: ProviderPorts>(ports: &P, to: &StackReply, properties: &Value
         )))
     };
     let Some((function, alias)) = split_alias_arn(physical) else {
-        return done(format!("{physical} is not an alias this resource made: nothing to delete"));
+        return done(format!(
+            "{physical} is not an alias this resource made: nothing to delete"
+        ));
     };
     let retain = properties
         .get("RetainOnDelete")
         .or_else(|| properties.get("retainOnDelete"))
-        .is_some_and(|v| v == &Value::Bool(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true")));
+        .is_some_and(|v| {
+            v == &Value::Bool(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+        });
     if retain {
         return done(format!("{function}:{alias} retained (RetainOnDelete)"));
     }

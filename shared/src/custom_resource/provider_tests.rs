@@ -22,7 +22,13 @@ fn properties(version: &str, extra: Value) -> Value {
     p
 }
 
-fn event(kind: &str, request_id: &str, props: Value, old: Option<Value>, physical: Option<&str>) -> Value {
+fn event(
+    kind: &str,
+    request_id: &str,
+    props: Value,
+    old: Option<Value>,
+    physical: Option<&str>,
+) -> Value {
     let mut e = json!({"RequestType": kind, "ServiceToken": "t", "ResponseURL": URL, "StackId": STACK,
         "RequestId": request_id, "ResourceType": "Custom::ShifterAlias", "LogicalResourceId": "OrdersLive",
         "ResourceProperties": props});
@@ -36,9 +42,12 @@ fn event(kind: &str, request_id: &str, props: Value, old: Option<Value>, physica
 }
 
 async fn run(aws: &FakeAws, e: Value) -> Handled {
-    handle(aws, serde_json::from_value(e).expect("a CloudFormation event"))
-        .await
-        .expect("answered or started")
+    handle(
+        aws,
+        serde_json::from_value(e).expect("a CloudFormation event"),
+    )
+    .await
+    .expect("answered or started")
 }
 
 fn answered(h: &Handled) -> Value {
@@ -50,7 +59,13 @@ fn answered(h: &Handled) -> Value {
 
 fn update(version: &str, old_version: &str, extra: Value) -> Value {
     let arn = alias_arn();
-    event("Update", "req-2", properties(version, extra), Some(properties(old_version, json!({}))), Some(&arn))
+    event(
+        "Update",
+        "req-2",
+        properties(version, extra),
+        Some(properties(old_version, json!({}))),
+        Some(&arn),
+    )
 }
 
 #[tokio::test]
@@ -76,24 +91,54 @@ async fn create_makes_the_alias_and_answers_success_with_its_arn_and_data() {
 #[tokio::test]
 async fn create_on_an_existing_alias_points_it_at_the_version_fenced() {
     let aws = FakeAws::sample();
-    let body = answered(&run(&aws, event("Create", "req-1", properties("2", json!({})), None, None)).await);
+    let body = answered(
+        &run(
+            &aws,
+            event("Create", "req-1", properties("2", json!({})), None, None),
+        )
+        .await,
+    );
     assert_eq!(body["Status"], "SUCCESS");
     assert_eq!(body["PhysicalResourceId"], alias_arn());
-    assert_eq!(aws.history(FUNCTION, ALIAS), vec![Routing::single("1"), Routing::single("2")]);
+    assert_eq!(
+        aws.history(FUNCTION, ALIAS),
+        vec![Routing::single("1"), Routing::single("2")]
+    );
 }
 
 #[tokio::test]
 async fn create_on_a_weighted_alias_is_refused_untouched_with_an_id_no_delete_can_act_on() {
     let aws = FakeAws::sample();
     aws.force_alias(FUNCTION, ALIAS, Routing::split("1", "2", 1000));
-    let body = answered(&run(&aws, event("Create", "req-1", properties("2", json!({})), None, None)).await);
+    let body = answered(
+        &run(
+            &aws,
+            event("Create", "req-1", properties("2", json!({})), None, None),
+        )
+        .await,
+    );
     assert_eq!(body["Status"], "FAILED");
     assert_eq!(body["PhysicalResourceId"], not_created_id("req-1"));
-    assert!(body["Reason"].as_str().unwrap().starts_with("AliasBusy: "), "{body}");
+    assert!(
+        body["Reason"].as_str().unwrap().starts_with("AliasBusy: "),
+        "{body}"
+    );
     assert_eq!(aws.calls(Op::WriteAlias), 0);
     // CloudFormation's rollback of the failed Create sends a Delete for that id: nothing is deleted.
     let id = not_created_id("req-1");
-    let body = answered(&run(&aws, event("Delete", "req-1d", properties("2", json!({})), None, Some(&id))).await);
+    let body = answered(
+        &run(
+            &aws,
+            event(
+                "Delete",
+                "req-1d",
+                properties("2", json!({})),
+                None,
+                Some(&id),
+            ),
+        )
+        .await,
+    );
     assert_eq!(body["Status"], "SUCCESS");
     assert!(aws.has_alias(FUNCTION, ALIAS));
     assert_eq!(aws.calls(Op::DeleteAlias), 0);
@@ -103,8 +148,16 @@ async fn create_on_a_weighted_alias_is_refused_untouched_with_an_id_no_delete_ca
 async fn update_to_a_new_version_starts_a_rollout_that_carries_the_reply_address() {
     let aws = FakeAws::sample();
     let handled = run(&aws, update("2", "1", json!({}))).await;
-    assert_eq!(handled, Handled::RolloutStarted { rollout_id: "cfn-req-2".into() });
-    assert!(aws.reply_puts().is_empty(), "the state machine answers, not the provider");
+    assert_eq!(
+        handled,
+        Handled::RolloutStarted {
+            rollout_id: "cfn-req-2".into()
+        }
+    );
+    assert!(
+        aws.reply_puts().is_empty(),
+        "the state machine answers, not the provider"
+    );
     assert_eq!(aws.calls(Op::WriteAlias), 0);
     let started = aws.started_rollouts();
     assert_eq!(started.len(), 1);
@@ -120,7 +173,10 @@ async fn update_to_a_new_version_starts_a_rollout_that_carries_the_reply_address
     );
     // The input is a request the state machine's Prepare accepts.
     let (request, reply) = super::split_input(input.clone()).unwrap();
-    crate::request::RolloutRequest::from_value(request).unwrap().validate().unwrap();
+    crate::request::RolloutRequest::from_value(request)
+        .unwrap()
+        .validate()
+        .unwrap();
     assert_eq!(reply.unwrap().request_id, "req-2");
 }
 
@@ -129,7 +185,12 @@ async fn a_redelivered_update_starts_nothing_more() {
     let aws = FakeAws::sample();
     run(&aws, update("2", "1", json!({}))).await;
     let again = run(&aws, update("2", "1", json!({}))).await;
-    assert_eq!(again, Handled::RolloutStarted { rollout_id: "cfn-req-2".into() });
+    assert_eq!(
+        again,
+        Handled::RolloutStarted {
+            rollout_id: "cfn-req-2".into()
+        }
+    );
     assert_eq!(aws.calls(Op::StartExecution), 2);
     assert_eq!(aws.started_rollouts().len(), 1);
     assert!(aws.reply_puts().is_empty());
@@ -143,14 +204,21 @@ async fn an_update_back_to_the_version_the_alias_serves_answers_at_once_with_no_
     assert_eq!(body["Status"], "SUCCESS");
     assert_eq!(body["Data"]["Version"], "1");
     assert_eq!(body["PhysicalResourceId"], alias_arn());
-    assert_eq!(aws.calls(Op::WriteAlias) + aws.calls(Op::StartExecution) + aws.calls(Op::CreateAlias), 0);
+    assert_eq!(
+        aws.calls(Op::WriteAlias) + aws.calls(Op::StartExecution) + aws.calls(Op::CreateAlias),
+        0
+    );
     assert_eq!(aws.history(FUNCTION, ALIAS), vec![Routing::single("1")]);
 }
 
 #[tokio::test]
 async fn an_update_of_the_strategy_alarms_or_hooks_alone_rolls_nothing_out() {
     let aws = FakeAws::sample();
-    let mut e = update("1", "1", json!({"Strategy": "Linear10PercentEvery1Minute", "Alarms": []}));
+    let mut e = update(
+        "1",
+        "1",
+        json!({"Strategy": "Linear10PercentEvery1Minute", "Alarms": []}),
+    );
     e["OldResourceProperties"] = properties("1", json!({}));
     let body = answered(&run(&aws, e).await);
     assert_eq!(body["Status"], "SUCCESS");
@@ -169,7 +237,13 @@ async fn a_plan_longer_than_the_service_timeout_is_refused_at_once_untouched() {
     e["RequestId"] = json!("req-3");
     let body = answered(&run(&aws, e).await);
     assert_eq!(body["Status"], "FAILED");
-    assert!(body["Reason"].as_str().unwrap().contains("waits for this resource: 10 min (ServiceTimeout: 600 s"), "{body}");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("waits for this resource: 10 min (ServiceTimeout: 600 s"),
+        "{body}"
+    );
     assert_eq!(aws.calls(Op::WriteAlias) + aws.calls(Op::StartExecution), 0);
     assert_eq!(aws.history(FUNCTION, ALIAS), vec![Routing::single("1")]);
 }
@@ -177,10 +251,26 @@ async fn a_plan_longer_than_the_service_timeout_is_refused_at_once_untouched() {
 #[tokio::test]
 async fn invalid_properties_fail_the_update_naming_the_property_untouched() {
     let aws = FakeAws::sample();
-    let body = answered(&run(&aws, update("2", "1", json!({"Strategy": {"Type": "canary", "Percent": "0"}}))).await);
+    let body = answered(
+        &run(
+            &aws,
+            update(
+                "2",
+                "1",
+                json!({"Strategy": {"Type": "canary", "Percent": "0"}}),
+            ),
+        )
+        .await,
+    );
     assert_eq!(body["Status"], "FAILED");
     assert_eq!(body["PhysicalResourceId"], alias_arn());
-    assert!(body["Reason"].as_str().unwrap().starts_with("InvalidRequest: invalid request: Properties.Strategy"), "{body}");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("InvalidRequest: invalid request: Properties.Strategy"),
+        "{body}"
+    );
     assert_eq!(aws.calls(Op::WriteAlias) + aws.calls(Op::StartExecution), 0);
 }
 
@@ -189,7 +279,13 @@ async fn an_update_to_a_version_that_does_not_exist_fails_naming_version() {
     let aws = FakeAws::sample();
     let body = answered(&run(&aws, update("9", "1", json!({}))).await);
     assert_eq!(body["Status"], "FAILED");
-    assert!(body["Reason"].as_str().unwrap().contains("Properties.Version"), "{body}");
+    assert!(
+        body["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("Properties.Version"),
+        "{body}"
+    );
     assert_eq!(aws.calls(Op::WriteAlias) + aws.calls(Op::StartExecution), 0);
 }
 
@@ -197,10 +293,22 @@ async fn an_update_to_a_version_that_does_not_exist_fails_naming_version() {
 async fn delete_removes_the_alias_and_retain_keeps_it() {
     let aws = FakeAws::sample();
     let arn = alias_arn();
-    let retained = event("Delete", "req-3", properties("1", json!({"RetainOnDelete": "true"})), None, Some(&arn));
+    let retained = event(
+        "Delete",
+        "req-3",
+        properties("1", json!({"RetainOnDelete": "true"})),
+        None,
+        Some(&arn),
+    );
     assert_eq!(answered(&run(&aws, retained).await)["Status"], "SUCCESS");
     assert!(aws.has_alias(FUNCTION, ALIAS));
-    let deleted = event("Delete", "req-4", properties("1", json!({})), None, Some(&arn));
+    let deleted = event(
+        "Delete",
+        "req-4",
+        properties("1", json!({})),
+        None,
+        Some(&arn),
+    );
     let body = answered(&run(&aws, deleted.clone()).await);
     assert_eq!(body["Status"], "SUCCESS");
     assert_eq!(body["Reason"], format!("deleted {arn}"));
@@ -228,10 +336,15 @@ async fn one_answer_per_request_whatever_is_redelivered() {
 #[tokio::test]
 async fn a_failed_put_is_an_error_so_lambda_retries_and_the_retry_sends_the_recorded_answer() {
     let aws = FakeAws::sample();
-    let reset = crate::Error::Transient { operation: "PUT".into(), message: "reset".into() };
+    let reset = crate::Error::Transient {
+        operation: "PUT".into(),
+        message: "reset".into(),
+    };
     aws.fail_next(Op::PutReply, reset, 1);
     let create = event("Create", "req-1", properties("2", json!({})), None, None);
-    let e = handle(&aws, serde_json::from_value(create.clone()).unwrap()).await.unwrap_err();
+    let e = handle(&aws, serde_json::from_value(create.clone()).unwrap())
+        .await
+        .unwrap_err();
     assert!(e.is_transient());
     let body = answered(&run(&aws, create).await);
     assert_eq!(body["Status"], "SUCCESS");

@@ -30,7 +30,11 @@ pub struct Reply {
 }
 
 impl Reply {
-    pub fn success(physical_resource_id: &str, reason: impl Into<String>, data: ReplyData) -> Reply {
+    pub fn success(
+        physical_resource_id: &str,
+        reason: impl Into<String>,
+        data: ReplyData,
+    ) -> Reply {
         Reply {
             success: true,
             reason: reason.into(),

@@ -13,6 +13,8 @@ use tracing::{info, warn};
 
 use super::lease::{self, Registry};
 use super::{left_alone_message, notify, rollback, RollbackAction};
+use crate::custom_resource::answer;
+use crate::custom_resource::ports::{ReplyLedger, ReplySender};
 use crate::error::{Error, Result};
 use crate::notification::{EventType, Notification};
 use crate::ports::{AliasRouter, Notifier};
@@ -39,7 +41,7 @@ pub async fn execution_ended<P>(
     now_ms: u64,
 ) -> Result<Option<Cleanup>>
 where
-    P: Registry + AliasRouter + Notifier,
+    P: Registry + AliasRouter + Notifier + ReplyLedger + ReplySender,
 {
     if !UNCLEAN_ENDS.contains(&status) {
         return Ok(None);
@@ -66,6 +68,7 @@ where
                 record.rollout_id
             ),
         })?;
+    let status_name = status;
     let why = format!("its execution ended {status} with no rollback of its own");
     warn!(rollout_id = %rollout.rollout_id, execution_arn, status, "cleaning up after an execution that ended");
     // An error here is returned: Lambda retries the asynchronous invocation, then sends the event to the
@@ -94,6 +97,14 @@ where
     }
     let _ = notify(ports, &ended, &n).await;
     lease::finish(ports, &ended, status, Some(&reason), now_ms).await;
+    let error = match status {
+        RolloutStatus::LeftAlone => "AliasChanged",
+        _ => execution_error_type(status_name),
+    };
+    answer::for_rollout(ports, &ended, |r, to| {
+        answer::not_promoted(r, to, error, &reason)
+    })
+    .await;
     Ok(Some(Cleanup {
         rollout_id: rollout.rollout_id,
         status,
