@@ -16,7 +16,7 @@ include $(SAM_ROOT)/tests/harness/harness.mk
 endif
 
 SAM_VENV ?= $(SAM_ROOT)/.venv
-SAM_FUNCTIONS := shifter-prepare shifter-run-hook shifter-advance shifter-finalize shifter-rollback shifter-notify shifter-wait shifter-alarm-watcher shifter-execution-cleanup
+SAM_FUNCTIONS := shifter-prepare shifter-run-hook shifter-advance shifter-finalize shifter-rollback shifter-notify shifter-wait shifter-alarm-watcher shifter-execution-cleanup shifter-alias-provider
 SAM_RUST_TARGET := aarch64-unknown-linux-gnu
 
 ASL_VALIDATOR_VERSION := 4.0.0

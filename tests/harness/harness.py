@@ -182,6 +182,12 @@ def log_tail(path: Path, lines: int = 25) -> str:
         return "(no log)"
 
 
+# The state machine the alias provider starts (SHIFTER_STATE_MACHINE_ARN; in AWS, `!Ref RolloutStateMachine`).
+# cargo lambda watch gives every function one environment, so the e2e tests of Custom::ShifterAlias deploy
+# their state machine under this name (tests/e2e/test_custom_resource.py).
+PROVIDER_STATE_MACHINE_NAME = "shifter-cfn-rollout"
+PROVIDER_STATE_MACHINE_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{PROVIDER_STATE_MACHINE_NAME}"
+
 # The rollout registry the functions use (SHIFTER_TABLE), shaped as template.yaml's RolloutTable.
 REGISTRY_TABLE = "shifter-rollouts"
 REGISTRY_SCHEMA = {
@@ -335,7 +341,8 @@ def cmd_up(args) -> int:
         deadline = time.monotonic() + args.timeout
         endpoint = f"http://127.0.0.1:{args.port}"
         env_vars = f"AWS_ENDPOINT_URL={endpoint},AWS_REGION=us-east-1,AWS_DEFAULT_REGION=us-east-1," \
-                   f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}"
+                   f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}," \
+                   f"SHIFTER_STATE_MACHINE_ARN={PROVIDER_STATE_MACHINE_ARN}"
         procs["watch"] = spawn(paths, "watch", ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P",
                                                 str(args.watch_port), "--ignore-changes", "--env-var", env_vars],
                                env, workspace)

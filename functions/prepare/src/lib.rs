@@ -53,7 +53,15 @@ where
     input.check_schema()?;
     let (request, started_by) = unwrap_event(input.request.clone());
     let (request, stack_reply) = custom_resource::split_input(request)?;
-    let result = prepare(ports, &input, request, started_by, stack_reply.clone(), default_topic).await;
+    let result = prepare(
+        ports,
+        &input,
+        request,
+        started_by,
+        stack_reply.clone(),
+        default_topic,
+    )
+    .await;
     if let (Err(e), Some(to)) = (&result, &stack_reply) {
         if !e.is_transient() {
             let reply = answer::rejected(to, e.error_type(), &e.to_string());

@@ -310,7 +310,7 @@ async fn delete<P: ProviderPorts>(
             v == &Value::Bool(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
         });
     if retain {
-        return done(format!("{function}:{alias} retained (RetainOnDelete)"));
+        return done(format!("{physical} retained (RetainOnDelete)"));
     }
     if ports.delete_alias(function, alias).await? {
         done(format!("deleted {physical}"))

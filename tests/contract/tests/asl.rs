@@ -113,6 +113,7 @@ fn function_binaries_match_the_workspace_and_the_build() {
         "shifter-wait",
         "shifter-alarm-watcher",
         "shifter-execution-cleanup",
+        "shifter-alias-provider",
     ]
     .map(String::from)
     .into();
