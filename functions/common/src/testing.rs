@@ -42,3 +42,22 @@ pub async fn prepared(aws: &FakeAws, request: Value) -> RolloutState {
         .expect("prepare succeeds");
     RolloutState::new(rollout)
 }
+
+/// Where a `Custom::ShifterAlias` Update asks to be answered (for rollouts CloudFormation started).
+pub fn stack_reply() -> shifter::custom_resource::StackReply {
+    shifter::custom_resource::StackReply {
+        response_url: "https://cfn-response.s3.amazonaws.com/signed?X-Amz-Signature=s".into(),
+        stack_id: "arn:aws:cloudformation:us-east-1:123456789012:stack/orders/guid".into(),
+        request_id: "req-7".into(),
+        logical_resource_id: "OrdersLive".into(),
+        physical_resource_id: "arn:aws:lambda:us-east-1:123456789012:function:orders:live".into(),
+    }
+}
+
+/// The answers CloudFormation received so far, as JSON.
+pub fn answers(aws: &FakeAws) -> Vec<Value> {
+    aws.reply_puts()
+        .into_iter()
+        .map(|(_, body)| serde_json::from_str(&body).expect("an answer is JSON"))
+        .collect()
+}

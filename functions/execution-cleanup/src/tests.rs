@@ -106,3 +106,27 @@ async fn succeeded_or_running_executions_are_none_of_its_business() {
         Routing::split("1", "2", 1000)
     );
 }
+
+#[tokio::test]
+async fn a_stopped_rollout_cloudformation_started_answers_failed() {
+    let aws = world();
+    let mut state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+    state.rollout.execution_arn = Some(ARN.into());
+    state.rollout.cloud_formation = Some(shifter_lambda::testing::stack_reply());
+    lease::take(&aws, &shifter::time::SystemClock, &state.rollout)
+        .await
+        .unwrap();
+    let shifted = shifter::usecase::shift_traffic(&aws, &state.rollout)
+        .await
+        .unwrap();
+    lease::progress(&aws, &shifted, shifter::time::unix_millis(), None).await;
+    handle(&aws, event("ABORTED")).await.unwrap();
+    assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
+    let answers = shifter_lambda::testing::answers(&aws);
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0]["Status"], "FAILED");
+    assert_eq!(
+        answers[0]["Reason"],
+        "ExecutionAborted: its execution ended ABORTED with no rollback of its own; alias restored to version 1"
+    );
+}

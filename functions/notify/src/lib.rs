@@ -70,6 +70,40 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_promoted_rollout_answers_cloudformation_success_once() {
+        let aws = world();
+        let mut state = prepared(&aws, request(json!("AllAtOnce"), json!({}))).await;
+        state.rollout.cloud_formation = Some(shifter_lambda::testing::stack_reply());
+        let input = NotifyInput {
+            schema_version: 1,
+            event: EventType::RolloutSucceeded,
+            state,
+        };
+        handle(&aws, input.clone()).await.unwrap();
+        let answers = shifter_lambda::testing::answers(&aws);
+        assert_eq!(
+            answers,
+            vec![
+                json!({"Status": "SUCCESS", "Reason": "Promoted: orders:live serves version 2",
+                "PhysicalResourceId": "arn:aws:lambda:us-east-1:123456789012:function:orders:live",
+                "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/orders/guid",
+                "RequestId": "req-7", "LogicalResourceId": "OrdersLive", "NoEcho": false,
+                "Data": {"Version": "2", "AliasArn": "arn:aws:lambda:us-east-1:123456789012:function:orders:live",
+                    "RolloutId": "r-1"}})
+            ]
+        );
+        // Any later answer to the same request (a redelivery, the cleanup) re-sends this one.
+        let rollback_failed = NotifyInput {
+            event: EventType::RollbackFailed,
+            ..input
+        };
+        handle(&aws, rollback_failed).await.unwrap();
+        let all = shifter_lambda::testing::answers(&aws);
+        assert_eq!(all.len(), 2);
+        assert_eq!(all[1], all[0]);
+    }
+
+    #[tokio::test]
     async fn rollback_failed_says_both_whys() {
         let aws = world();
         let mut state = prepared(&aws, request(json!("AllAtOnce"), json!({}))).await;

@@ -126,6 +126,59 @@ mod tests {
         }
     }
 
+    fn from_cloudformation(version: &str) -> PrepareInput {
+        let mut req = request(json!("AllAtOnce"), json!({"targetVersion": version}));
+        req["cloudFormation"] =
+            serde_json::to_value(shifter_lambda::testing::stack_reply()).unwrap();
+        input(req)
+    }
+
+    #[tokio::test]
+    async fn a_rollout_cloudformation_started_carries_its_reply_address_and_answers_nothing_yet() {
+        let aws = world();
+        let state = handle(&aws, from_cloudformation("2"), None).await.unwrap();
+        assert_eq!(
+            state.rollout.cloud_formation,
+            Some(shifter_lambda::testing::stack_reply())
+        );
+        assert_eq!(state.rollout.started_by.as_deref(), Some("cloudformation"));
+        assert!(aws.reply_puts().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_rollout_cloudformation_started_answers_failed_and_a_transient_error_does_not(
+    ) {
+        let aws = world();
+        let e = handle(&aws, from_cloudformation("9"), None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.error_type(), "ResourceNotFound");
+        let answers = shifter_lambda::testing::answers(&aws);
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0]["Status"], "FAILED");
+        let reason = answers[0]["Reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("ResourceNotFound: ") && reason.ends_with("Nothing was changed."),
+            "{reason}"
+        );
+        assert_eq!(aws.calls(Op::WriteAlias), 0);
+
+        let aws = world();
+        let throttled = shifter::Error::Transient {
+            operation: "GetFunction".into(),
+            message: "Rate exceeded".into(),
+        };
+        aws.fail_next(Op::DescribeFunction, throttled, 1);
+        let e = handle(&aws, from_cloudformation("2"), None)
+            .await
+            .unwrap_err();
+        assert!(e.is_transient());
+        assert!(
+            aws.reply_puts().is_empty(),
+            "the state machine retries a Transient Prepare"
+        );
+    }
+
     #[tokio::test]
     async fn a_rollout_requested_event_is_unwrapped_and_marked_as_started_by_eventbridge() {
         let aws = world();

@@ -115,6 +115,40 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_rollout_cloudformation_started_answers_failed_saying_where_it_stood() {
+        let aws = world();
+        let mut state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
+        state.rollout.cloud_formation = Some(shifter_lambda::testing::stack_reply());
+        let state = shifter_advance::handle(&aws, state).await.unwrap();
+        aws.set_alarm(ALARM, AlarmState::Alarm);
+        let state = shifter_advance::handle(&aws, state).await.unwrap();
+        handle(&aws, state.clone()).await.unwrap();
+        let answers = shifter_lambda::testing::answers(&aws);
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0]["Status"], "FAILED");
+        assert_eq!(
+            answers[0]["Reason"],
+            "RolledBack: alarm(s) firing: orders-errors (at 10% on version 2); alias restored to version 1"
+        );
+        assert_eq!(answers[0]["Data"]["Version"], "1");
+        assert_eq!(answers[0]["Data"]["RolloutId"], "r-1");
+        // A retried Rollback Task sends the same answer again, never another one.
+        handle(&aws, state).await.unwrap();
+        let again = shifter_lambda::testing::answers(&aws);
+        assert_eq!(again.len(), 2);
+        assert_eq!(again[1], again[0]);
+    }
+
+    #[tokio::test]
+    async fn a_rollout_without_cloudformation_answers_nothing() {
+        let aws = world();
+        let state = prepared(&aws, request(json!("AllAtOnce"), json!({}))).await;
+        handle(&aws, state).await.unwrap();
+        assert!(aws.reply_puts().is_empty());
+        assert_eq!(aws.calls(shifter::fake::Op::ReplyLedger), 0);
+    }
+
+    #[tokio::test]
     async fn an_alarm_rolls_back_and_says_why() {
         let aws = world();
         let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
