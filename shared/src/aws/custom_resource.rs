@@ -33,16 +33,23 @@ impl AliasLifecycle for AwsPorts {
             .description("managed by shifter (Custom::ShifterAlias)")
             .send()
             .await
-            .map_err(|e| match lambda_error("CreateAlias", alias, e) {
-                // CreateAlias says ResourceConflictException when the alias exists: someone made it since
-                // our GetAlias. Not retried: the next delivery reads it again.
-                Error::Transient { message, .. } if message.contains("already exists") => {
+            .map_err(|e| {
+                use aws_sdk_lambda::operation::create_alias::CreateAliasError;
+                // ResourceConflictException: the alias exists, made by someone since our GetAlias. Not
+                // retried: the next delivery of the request reads it again.
+                if matches!(
+                    e.as_service_error(),
+                    Some(CreateAliasError::ResourceConflictException(_))
+                ) {
                     Error::AliasBusy {
                         alias: format!("{function}:{alias}"),
-                        message,
+                        message:
+                            "it was created by someone else meanwhile (ResourceConflictException)"
+                                .into(),
                     }
+                } else {
+                    lambda_error("CreateAlias", alias, e)
                 }
-                other => other,
             })?;
         Ok(AliasState {
             routing: routing_from(

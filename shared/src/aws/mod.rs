@@ -55,6 +55,10 @@ mod cloudwatch_sns_tests;
 #[path = "alarm_history_tests.rs"]
 mod alarm_history_tests;
 
+#[cfg(test)]
+#[path = "custom_resource_tests.rs"]
+mod custom_resource_tests;
+
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
