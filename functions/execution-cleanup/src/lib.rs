@@ -11,6 +11,7 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
+use shifter::custom_resource::{self, answer};
 use shifter::ports::{AliasRouter, Notifier};
 use shifter::usecase::cleanup::{self, Cleanup};
 use shifter::usecase::lease::Registry;
@@ -28,6 +29,14 @@ pub struct ExecutionStatusChange {
     #[serde(default)]
     pub name: String,
     pub status: String,
+    /// The execution's input (AWS includes it up to 256 KB): a rollout a `Custom::ShifterAlias` started
+    /// carries where to answer CloudFormation in it.
+    #[serde(default)]
+    pub input: Option<String>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub cause: Option<String>,
 }
 
 pub struct ExecutionEvent(pub EventBridgeEvent<ExecutionStatusChange>);
@@ -71,11 +80,43 @@ where
     let now = shifter::time::unix_millis();
     let cleanup =
         cleanup::execution_ended(ports, &detail.execution_arn, &detail.status, now).await?;
+    if cleanup.is_none() && cleanup::UNCLEAN_ENDS.contains(&detail.status.as_str()) {
+        answer_unanswered(ports, &detail).await;
+    }
     Ok(CleanupOutput {
         execution_arn: detail.execution_arn,
         status: detail.status,
         cleanup,
     })
+}
+
+/// A rollout CloudFormation started whose execution ended with no running rollout in the registry: it either
+/// answered already (its Rollback, Notify or Prepare did: the ledger re-sends that answer), or it ended before
+/// it took the alias, for example on a Prepare that failed with `Transient` after all its retries. Then this is
+/// the only answer CloudFormation will get.
+async fn answer_unanswered<P: ReplyLedger + ReplySender>(
+    ports: &P,
+    detail: &ExecutionStatusChange,
+) {
+    let input = detail
+        .input
+        .as_deref()
+        .and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok());
+    let Some(Ok((_, Some(to)))) = input.map(custom_resource::split_input) else {
+        return;
+    };
+    let error = detail
+        .error
+        .clone()
+        .unwrap_or_else(|| cleanup::execution_error_type(&detail.status).to_string());
+    let cause = detail
+        .cause
+        .clone()
+        .unwrap_or_else(|| format!("the rollout's execution ended {}.", detail.status));
+    let reply = answer::rejected(&to, &error, &shifter::text::cap(&cause, 512));
+    if let Err(e) = answer::answer(ports, &to, &reply).await {
+        tracing::warn!(error = %e, "could not answer CloudFormation");
+    }
 }
 
 #[cfg(test)]

@@ -130,3 +130,30 @@ async fn a_stopped_rollout_cloudformation_started_answers_failed() {
         "ExecutionAborted: its execution ended ABORTED with no rollback of its own; alias restored to version 1"
     );
 }
+
+#[tokio::test]
+async fn a_rollout_cloudformation_started_that_never_took_the_alias_is_answered_once() {
+    let aws = world();
+    let mut input = request(json!("AllAtOnce"), json!({}));
+    input["cloudFormation"] = serde_json::to_value(shifter_lambda::testing::stack_reply()).unwrap();
+    let mut e = event("FAILED");
+    e.0.detail.input = Some(input.to_string());
+    e.0.detail.error = Some("Transient".into());
+    e.0.detail.cause = Some("transient failure in GetFunction: Rate exceeded".into());
+    let out = handle(&aws, e).await.unwrap();
+    assert!(out.cleanup.is_none());
+    let answers = shifter_lambda::testing::answers(&aws);
+    assert_eq!(answers.len(), 1);
+    assert_eq!(answers[0]["Status"], "FAILED");
+    assert_eq!(
+        answers[0]["Reason"],
+        "Transient: transient failure in GetFunction: Rate exceeded. Nothing was changed."
+    );
+    assert_eq!(aws.calls(Op::WriteAlias), 0);
+    // An input with no cloudFormation (a rollout a pipeline started) is answered to nobody.
+    let aws = world();
+    let mut e = event("FAILED");
+    e.0.detail.input = Some(request(json!("AllAtOnce"), json!({})).to_string());
+    handle(&aws, e).await.unwrap();
+    assert!(aws.reply_puts().is_empty());
+}

@@ -92,9 +92,14 @@ pub fn not_promoted(rollout: &Rollout, to: &StackReply, error: &str, reason: &st
 
 /// The answer for a rollout request the state machine refused before it took the alias.
 pub fn rejected(to: &StackReply, error: &str, reason: &str) -> Reply {
+    let stop = if reason.trim_end().ends_with('.') {
+        ""
+    } else {
+        "."
+    };
     Reply::failed(
         &to.physical_resource_id,
-        format!("{error}: {reason} Nothing was changed."),
+        format!("{error}: {}{stop} Nothing was changed.", reason.trim_end()),
         ReplyData {
             alias_arn: to.physical_resource_id.clone(),
             ..ReplyData::default()
