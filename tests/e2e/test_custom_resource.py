@@ -143,8 +143,9 @@ def test_a_stack_update_rolls_out_progressively_and_a_rollback_fails_the_update(
         rid, "SUCCESS", f"created {APP}:{alias} serving version {v1}", arn, v1)
     assert alias_state(lambda_client, APP, alias) == (v1, {})
 
-    # Update to v2: a rollout runs on the state machine, which answers SUCCESS once the alias is promoted.
-    update_props = properties(APP, alias, v2)
+    # Update to v2, named by its ARN as SAM's `!Ref Fn.Version` gives it: a rollout runs on the state machine,
+    # which answers SUCCESS once the alias is promoted.
+    update_props = properties(APP, alias, f"{fn.arn}:{v2}")
     rid, out = send(lambda_client, response_url, "Update", update_props, old=create_props, physical=arn)
     rollout_id = f"cfn-{rid}"
     assert out == {"rolloutId": rollout_id}

@@ -101,6 +101,7 @@ impl AliasProperties {
                 ));
             }
         }
+        version_from_arn(&mut request)?;
         if request.get("targetVersion").and_then(Value::as_str) == Some("$LATEST") {
             return Err(Error::invalid(
                 "Properties.Version",
@@ -126,6 +127,48 @@ impl AliasProperties {
 
     pub fn alias(&self) -> &str {
         &self.request.alias
+    }
+}
+
+/// `!Ref MyFunction.Version` (SAM, and AWS::Lambda::Version) is the version's ARN,
+/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME:7`: the request takes the version, `7`, once the ARN is
+/// checked to name the same function as `FunctionName`.
+fn version_from_arn(request: &mut Map<String, Value>) -> Result<()> {
+    let Some(arn) = request.get("targetVersion").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    if !arn.starts_with("arn:") {
+        return Ok(());
+    }
+    let parts: Vec<&str> = arn.split(':').collect();
+    let function = request
+        .get("functionName")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let function_name = function.rsplit(':').next().unwrap_or(function);
+    let named = function.starts_with("arn:")
+        && function.split(':').count() == 7
+        && !arn.starts_with(&format!("{function}:"));
+    match parts.as_slice() {
+        ["arn", _, "lambda", _, _, "function", name, version]
+            if *name == function_name && !named && !version.is_empty() =>
+        {
+            let version = version.to_string();
+            request.insert("targetVersion".into(), Value::String(version));
+            Ok(())
+        }
+        ["arn", _, "lambda", _, _, "function", _, _] => Err(Error::invalid(
+            "Properties.Version",
+            format!(
+                "{} is a version of another function than FunctionName {}",
+                crate::text::cap(arn, 200),
+                crate::text::cap(function, 200)
+            ),
+        )),
+        _ => Err(Error::invalid(
+            "Properties.Version",
+            "must be a version number (`7`) or a version's ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME:7`)",
+        )),
     }
 }
 

@@ -90,3 +90,37 @@ fn refusals_name_the_property_as_the_template_spells_it() {
     ]
     .join("\n"));
 }
+
+#[test]
+fn a_version_arn_as_sam_refs_it_gives_its_version_for_the_same_function() {
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:orders:7";
+    for function in [
+        "orders",
+        "arn:aws:lambda:us-east-1:123456789012:function:orders",
+    ] {
+        let p = props(json!({"FunctionName": function, "AliasName": "live", "Version": arn, "Strategy": "AllAtOnce"}))
+            .unwrap();
+        assert_eq!(p.version, "7");
+        assert_eq!(
+            p.spec.target,
+            Target::Version {
+                version: "7".into()
+            }
+        );
+    }
+    let other = refusal(
+        json!({"FunctionName": "billing", "AliasName": "live", "Version": arn, "Strategy": "AllAtOnce"}),
+    );
+    assert_eq!(
+        other,
+        "invalid request: Properties.Version: arn:aws:lambda:us-east-1:123456789012:function:orders:7 is a version of \
+         another function than FunctionName billing"
+    );
+    let garbled = refusal(
+        json!({"FunctionName": "orders", "AliasName": "live", "Version": "arn:aws:s3:::b", "Strategy": "AllAtOnce"}),
+    );
+    assert!(
+        garbled.starts_with("invalid request: Properties.Version: must be a version number"),
+        "{garbled}"
+    );
+}
