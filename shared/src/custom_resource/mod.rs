@@ -40,6 +40,12 @@ pub struct StackReply {
     pub physical_resource_id: String,
 }
 
+/// The longest ResponseURL kept (S3 pre-signed URLs with a session token are about 1.5 KB): a rollout's state
+/// carries it to the end, and a Step Functions state holds at most 256 KB.
+pub const MAX_RESPONSE_URL: usize = 4096;
+/// The longest of the other reply fields (a stack ARN, a logical id, a request id, an alias ARN).
+pub const MAX_REPLY_FIELD: usize = 512;
+
 /// The execution input's field that carries the [`StackReply`] next to the rollout request.
 pub const INPUT_FIELD: &str = "cloudFormation";
 
@@ -48,18 +54,38 @@ pub const INPUT_FIELD: &str = "cloudFormation";
 pub fn split_input(
     mut input: serde_json::Value,
 ) -> crate::Result<(serde_json::Value, Option<StackReply>)> {
-    let reply = match input.as_object_mut().and_then(|m| m.remove(INPUT_FIELD)) {
-        None => None,
-        Some(v) => Some(serde_json::from_value(v).map_err(|e| {
-            crate::Error::invalid(
-                INPUT_FIELD,
-                format!(
-                    "is set by the Custom::ShifterAlias provider, and this one is malformed: {}",
-                    crate::text::cap(&e.to_string(), 256)
-                ),
-            )
-        })?),
+    let malformed = |why: String| {
+        crate::Error::invalid(
+            INPUT_FIELD,
+            format!(
+                "is set by the Custom::ShifterAlias provider, and this one is malformed: {}",
+                crate::text::cap(&why, 256)
+            ),
+        )
     };
+    let reply: Option<StackReply> = match input.as_object_mut().and_then(|m| m.remove(INPUT_FIELD))
+    {
+        None => None,
+        Some(v) => Some(serde_json::from_value(v).map_err(|e| malformed(e.to_string()))?),
+    };
+    if let Some(r) = &reply {
+        if r.response_url.len() > MAX_RESPONSE_URL {
+            return Err(malformed(format!(
+                "responseURL is longer than {MAX_RESPONSE_URL} bytes"
+            )));
+        }
+        let others = [
+            &r.stack_id,
+            &r.request_id,
+            &r.logical_resource_id,
+            &r.physical_resource_id,
+        ];
+        if others.iter().any(|f| f.len() > MAX_REPLY_FIELD) {
+            return Err(malformed(format!(
+                "stackId, requestId, logicalResourceId and physicalResourceId are at most {MAX_REPLY_FIELD} bytes"
+            )));
+        }
+    }
     Ok((input, reply))
 }
 

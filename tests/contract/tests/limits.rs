@@ -205,7 +205,14 @@ fn largest_state() -> RolloutState {
             "r".repeat(80)
         )),
         started_by: Some("eventbridge".into()),
-        cloud_formation: None,
+        // A rollout a Custom::ShifterAlias started carries where to answer, each field at its longest.
+        cloud_formation: Some(shifter::custom_resource::StackReply {
+            response_url: "u".repeat(shifter::custom_resource::MAX_RESPONSE_URL),
+            stack_id: "s".repeat(shifter::custom_resource::MAX_REPLY_FIELD),
+            request_id: "q".repeat(shifter::custom_resource::MAX_REPLY_FIELD),
+            logical_resource_id: "l".repeat(shifter::custom_resource::MAX_REPLY_FIELD),
+            physical_resource_id: "p".repeat(shifter::custom_resource::MAX_REPLY_FIELD),
+        }),
         hooks: spec.hooks,
         alarms: spec.alarms,
         insufficient_data: spec.insufficient_data,
