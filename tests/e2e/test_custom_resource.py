@@ -95,10 +95,11 @@ def properties(function: str, alias: str, version: str, **extra) -> dict:
 
 
 def send(lambda_client, response_url, kind: str, props: dict, old: dict | None = None,
-         physical: str | None = None) -> tuple[str, dict]:
+         physical: str | None = None, request_id: str | None = None) -> tuple[str, dict]:
     """One custom-resource request, invoked the way CloudFormation invokes the provider (the payload is the
-    request). Returns (RequestId, the function's own result)."""
-    request_id = str(uuid.uuid4())
+    request; CloudFormation invokes asynchronously, this waits for the function's result). `request_id` again
+    redelivers a request. Returns (RequestId, the function's own result)."""
+    request_id = request_id or str(uuid.uuid4())
     event = {"RequestType": kind, "ServiceToken": props["ServiceToken"], "ResponseURL": response_url.url(request_id),
              "StackId": STACK, "RequestId": request_id, "ResourceType": "Custom::ShifterAlias",
              "LogicalResourceId": "OrdersLive", "ResourceProperties": props}
@@ -150,6 +151,13 @@ def test_a_stack_update_rolls_out_progressively_and_a_rollback_fails_the_update(
     rollout_id = f"cfn-{rid}"
     assert out == {"rolloutId": rollout_id}
     assert response_url.answers(rid) == [], "the provider does not answer an Update that rolls out"
+    # Redelivered (Lambda retries an asynchronous invocation): the same rollout, no second execution.
+    _, again = send(lambda_client, response_url, "Update", update_props, old=create_props, physical=arn,
+                    request_id=rid)
+    assert again == {"rolloutId": rollout_id}
+    runs = [e for e in sfn.list_executions(stateMachineArn=provider_machine.state_machine_arn)["executions"]
+            if e["name"] == rollout_id]
+    assert len(runs) == 1, runs
     execution = f"{provider_machine.state_machine_arn.replace(':stateMachine:', ':execution:')}:{rollout_id}"
     desc = stack_local.wait(sfn, execution, timeout=60)
     assert desc["status"] == "SUCCEEDED", desc
@@ -176,6 +184,13 @@ def test_a_stack_update_rolls_out_progressively_and_a_rollback_fails_the_update(
         f"alias restored to version {v2}",
         arn, v2, rollout_id), answer
     assert alias_state(lambda_client, APP, alias) == (v2, {})
+    # The execution ends FAILED (RolledBack), and the execution cleanup, woken by that, may send the answer
+    # again: only ever the same one.
+    desc = stack_local.wait(sfn, f"{execution.rsplit(':', 1)[0]}:{rollout_id}", timeout=30)
+    assert desc["status"] == "FAILED" and desc["error"] == "RolledBack", desc
+    time.sleep(2)
+    sent = [json.loads(a["body"]) for a in response_url.answers(rid)]
+    assert sent and all(b == answer for b in sent), sent
 
     # CloudFormation then rolls the stack back: an Update back to v2, answered at once with no writes.
     writes = alias_writes(harness, alias)
