@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import stack_local
-from aws_local import ACCOUNT, REGION, alias_state, routing_history as history
+from aws_local import ACCOUNT, REGION, REGISTRY_TABLE, alias_state, routing_history as history
 
 PROVIDER = "shifter-alias-provider"
 APP = "sample-orders"
@@ -125,13 +125,19 @@ def expected(request_id: str, status: str, reason: str, physical: str, version: 
             "Data": {"Version": version, "AliasArn": physical, "RolloutId": rollout_id}}
 
 
+def baking(dynamodb, alias: str) -> bool:
+    lease = dynamodb.get_item(TableName=REGISTRY_TABLE, ConsistentRead=True,
+                              Key={"pk": {"S": f"ALIAS#{APP}:{alias}"}, "sk": {"S": "LEASE"}}).get("Item") or {}
+    return bool(lease.get("waiting"))
+
+
 def alias_writes(harness, alias: str) -> int:
     return len(history(harness, APP, alias))
 
 
 def test_a_stack_update_rolls_out_progressively_and_a_rollback_fails_the_update(
         provider_machine, response_url, sample_app, make_function, make_alarm, lambda_client, cloudwatch, sfn,
-        harness, unique):
+        dynamodb, harness, unique):
     fn, _, v1, v2 = sample_app
     v3 = make_function.publish(fn, 1)[-1]
     alias = unique("cfn")
@@ -173,9 +179,10 @@ def test_a_stack_update_rolls_out_progressively_and_a_rollback_fails_the_update(
     rid, out = send(lambda_client, response_url, "Update", bad_props, old=update_props, physical=arn)
     rollout_id = f"cfn-{rid}"
     deadline = time.monotonic() + 30
-    while alias_state(lambda_client, APP, alias) != (v2, {v3: 0.1}):
-        assert time.monotonic() < deadline, "the canary never started"
+    while not baking(dynamodb, alias):  # the Bake's token is on the lease: the rollout listens
+        assert time.monotonic() < deadline, "the canary never started baking"
         time.sleep(0.1)
+    assert alias_state(lambda_client, APP, alias) == (v2, {v3: 0.1})
     cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test: canary errors")
     answer = body(response_url.answer(rid, 30))
     assert answer == expected(
