@@ -23,8 +23,17 @@ fn event(status: &str) -> ExecutionEvent {
 
 /// A canary at 10% whose execution was stopped from outside mid-bake.
 async fn stopped_mid_bake(aws: &shifter::fake::FakeAws) -> shifter::rollout::Rollout {
+    stopped_mid_bake_answering(aws, None).await
+}
+
+/// The same, for a rollout a `Custom::ShifterAlias` started when `cloud_formation` is set.
+async fn stopped_mid_bake_answering(
+    aws: &shifter::fake::FakeAws,
+    cloud_formation: Option<shifter::custom_resource::StackReply>,
+) -> shifter::rollout::Rollout {
     let mut state = prepared(aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
     state.rollout.execution_arn = Some(ARN.into());
+    state.rollout.cloud_formation = cloud_formation;
     lease::take(aws, &shifter::time::SystemClock, &state.rollout)
         .await
         .unwrap();
@@ -110,16 +119,7 @@ async fn succeeded_or_running_executions_are_none_of_its_business() {
 #[tokio::test]
 async fn a_stopped_rollout_cloudformation_started_answers_failed() {
     let aws = world();
-    let mut state = prepared(&aws, request(json!("Canary10Percent5Minutes"), json!({}))).await;
-    state.rollout.execution_arn = Some(ARN.into());
-    state.rollout.cloud_formation = Some(shifter_lambda::testing::stack_reply());
-    lease::take(&aws, &shifter::time::SystemClock, &state.rollout)
-        .await
-        .unwrap();
-    let shifted = shifter::usecase::shift_traffic(&aws, &state.rollout)
-        .await
-        .unwrap();
-    lease::progress(&aws, &shifted, shifter::time::unix_millis(), None).await;
+    stopped_mid_bake_answering(&aws, Some(shifter_lambda::testing::stack_reply())).await;
     handle(&aws, event("ABORTED")).await.unwrap();
     assert_eq!(aws.alias(FUNCTION, ALIAS).routing, Routing::single("1"));
     let answers = shifter_lambda::testing::answers(&aws);
