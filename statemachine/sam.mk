@@ -24,7 +24,8 @@ ASL_VALIDATOR_DIR := $(SAM_ROOT)/.local/node
 ASL_VALIDATOR := $(ASL_VALIDATOR_DIR)/node_modules/.bin/asl-validator
 ASL_VALIDATOR_STAMP := $(ASL_VALIDATOR_DIR)/.asl-validator-$(ASL_VALIDATOR_VERSION)
 
-# The SAM CLI gets a venv of its own, installed only by `make sam-build`: `make venv` and `make test` never wait for it.
+# The SAM CLI gets a venv of its own, so that `make venv` (the harness) never waits for it. `make sam-build` and the
+# root Makefile's `lint-sam-app` (part of `make lint` and `make test`) install it: cold, 37 s on 2 CPUs.
 SAM_CLI_VENV ?= $(SAM_ROOT)/.venv-sam
 SAM_CLI_STAMP := $(SAM_CLI_VENV)/.stamp
 
