@@ -56,6 +56,10 @@ lint-sam-app: venv $(SAM_CLI_STAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_CLI_VENV)/bin/python tests/lint/sam_translate.py \
 	  examples/sam-app/template.yaml $(SAM_APP_TRANSLATED)
 	$(VENV)/bin/cfn-lint $(SAM_APP_TRANSLATED)
+	@# shifter's own template, translated the same way (lint-iac runs cfn-lint on it with the transform).
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_CLI_VENV)/bin/python tests/lint/sam_translate.py \
+	  template.yaml .local/lint/shifter.json
+	$(VENV)/bin/cfn-lint .local/lint/shifter.json
 
 unit:
 	cargo test --workspace
