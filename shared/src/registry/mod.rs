@@ -138,6 +138,13 @@ impl Lease {
 }
 
 impl RolloutRecord {
+    /// The rollout as last recorded (its snapshot), if the record has one that parses.
+    pub fn rollout(&self) -> Option<Rollout> {
+        self.snapshot
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
+
     /// The record of `rollout` as it stands, with `status` (`Running` until it ends).
     pub fn of(rollout: &Rollout, status: RolloutStatus, now_ms: u64) -> Self {
         RolloutRecord {

@@ -16,7 +16,7 @@ pub use hook::{hook_event, interpret_hook_reply, run_hook, HookEvent, HookVerdic
 pub use notify::notify;
 pub use prepare::prepare;
 pub use rollback::{
-    could_have_written, left_alone_message, rollback, RollbackAction, RollbackOutcome,
+    could_have_written, left_alone_message, rollback, RollbackAction, RollbackEnd, RollbackOutcome,
 };
 pub use shift::{finalize, shift_traffic};
 
