@@ -79,7 +79,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         LocalDriver {
             ports,
             clock,
-            check_interval: Duration::from_secs(10),
+            check_interval: lease::DEFAULT_CHECK_INTERVAL,
             listen: false,
         }
     }
@@ -108,7 +108,8 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         let prepared = retry
             .run("Prepare", || async {
                 let rollout = usecase::prepare(self.ports, self.clock, spec, rollout_id).await?;
-                lease::take(self.ports, self.clock, &rollout).await?;
+                let checks_in = self.listen.then_some(self.check_interval);
+                lease::take_checking_in(self.ports, self.clock, &rollout, checks_in).await?;
                 Ok(rollout)
             })
             .await;
