@@ -103,6 +103,60 @@ async fn write_and_verify(
     Ok(read)
 }
 
+/// What [`restore_main`] found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MainRestored {
+    /// The alias as read before anything was written.
+    pub before: AliasState,
+    /// `Restored`: the routing config was removed. `AlreadyRestored`: the alias was not weighted (nothing
+    /// written), or someone else removed its routing between the read and the write. `LeftAlone`: someone
+    /// else changed it to anything else in between (the fenced write was refused, or read back other).
+    pub outcome: RollbackOutcome,
+}
+
+/// Removes the routing config of an alias that no live rollout owns, so that it serves its main version
+/// alone: one write fenced on the RevisionId of `before` (the alias as the caller read it, before it judged
+/// that no live rollout owns it), then a read back. Unlike [`rollback`] it does not ask which rollout
+/// produced the routing (no live one did): whatever weights the alias goes. A change made by anyone since
+/// `before` was read is never overwritten: it is left alone.
+pub async fn restore_main(
+    router: &impl AliasRouter,
+    function: &str,
+    alias: &str,
+    before: AliasState,
+) -> Result<MainRestored> {
+    let main = Routing::single(&before.routing.function_version);
+    let done = |action, now: AliasState| RollbackOutcome {
+        action,
+        routing: now.routing,
+        revision_id: now.revision_id,
+    };
+    if !before.routing.is_weighted() {
+        let outcome = done(RollbackAction::AlreadyRestored, before.clone());
+        return Ok(MainRestored { before, outcome });
+    }
+    let outcome = match write_and_verify(router, function, alias, &main, &before.revision_id).await
+    {
+        Ok(read) => {
+            info!(function, alias, version = %main.function_version, "removed the routing of an alias no rollout owns");
+            done(RollbackAction::Restored, read)
+        }
+        Err(Error::AliasChanged { message, .. }) => {
+            // Refused (a stale RevisionId) or read back other: look at what the alias holds now.
+            let now = router.read_alias(function, alias).await?;
+            warn!(function, alias, found = %now.routing, message, "the alias changed between the read and the write");
+            let action = if now.routing == main {
+                RollbackAction::AlreadyRestored
+            } else {
+                RollbackAction::LeftAlone
+            };
+            done(action, now)
+        }
+        Err(error) => return Err(error),
+    };
+    Ok(MainRestored { before, outcome })
+}
+
 /// How a rollback ends its rollout, for every path that rolls one back (the state machine's Rollback, the
 /// execution cleanup, the local driver, and `shifter abort` on an alias whose rollout is gone): the status
 /// the registry records, the reason, and the notification, from why it rolled back and what the rollback
