@@ -323,13 +323,13 @@ where
                 .check_interval_ms
                 .map(|ms| {
                     format!(
-                        "; it checks in every {}",
+                        ", it checks in every {}",
                         duration(Duration::from_millis(ms))
                     )
                 })
                 .unwrap_or_default();
             let why = format!(
-                "its process stopped checking in on the lease (none for {}{interval})",
+                "its process stopped checking in on the lease: none for {}{interval}",
                 duration(silent)
             );
             let owner = GoneOwner::of_lease(ports, &lease, why).await;

@@ -239,7 +239,7 @@ async fn a_local_rollout_that_stops_checking_in_is_taken_over_after_its_grace() 
     assert_eq!(doc["owner"]["rolloutId"], "r-1");
     assert_eq!(
         doc["owner"]["why"],
-        "its process stopped checking in on the lease (none for 1m02s; it checks in every 1s)"
+        "its process stopped checking in on the lease: none for 1m02s, it checks in every 1s"
     );
 }
 
