@@ -63,13 +63,19 @@ pub enum Command {
     ///
     /// The abort goes to the rollout's lease in the rollout registry (--table), like `shifter promote`, and
     /// the rollout rolls itself back: at once when it is baking or paused, when its current step ends
-    /// otherwise. An execution ARN that no running rollout in the registry has (or any execution ARN without
-    /// --table: stacks without a registry) is stopped with StopExecution and rolled back from this process
-    /// instead, as long as the alias routes to that rollout's versions alone; an execution that already ended
-    /// FAILED, ABORTED or TIMED_OUT is rolled back the same way, and a SUCCEEDED one is refused.
+    /// otherwise. FUNCTION:ALIAS that no live rollout owns (no lease; a lease whose execution has ended, or
+    /// that has expired; a local rollout that does not check in on its lease within two of its check
+    /// intervals plus 60 s after the abort is posted there: its process is gone) is restored from this
+    /// process instead: its routing config is removed, fenced on the RevisionId read before ownership was
+    /// judged, and the gone rollout's record ends RolledBack (notified as RolledBack). An execution ARN that
+    /// no running rollout in the registry has (or any execution ARN without --table: stacks without a
+    /// registry) is stopped with StopExecution and rolled back from this process instead, as long as the
+    /// alias routes to that rollout's versions alone; an execution that already ended FAILED, ABORTED or
+    /// TIMED_OUT is rolled back the same way, and a SUCCEEDED one is refused.
     /// Exit codes: 0 the alias serves the old version alone, 1 error (the rollback failed, the rollout
-    /// promoted or is still running after --timeout, AWS failed), 2 invalid target, no rollout running on it,
-    /// or no table (nothing was changed), 3 the alias was changed by someone else and is left alone.
+    /// promoted or is still running after --timeout, AWS failed), 2 invalid target, no rollout running on it
+    /// and the alias not weighted, or no table (nothing was changed), 3 the alias was changed by someone else
+    /// and is left alone.
     #[command(after_help = ABORT_EXAMPLES, mut_arg("output", |a| a.help(ABORT_JSON)))]
     Abort(AbortArgs),
     /// List the rollouts that are running, from the rollout registry (--table): one line each.
@@ -94,7 +100,9 @@ waiting (bake, pause or null)";
 /// `--output` of abort.
 const ABORT_JSON: &str = "text for people, or json: one object on stdout when the rollout has ended or the wait \
 timed out: what promote prints, plus ended, status, endReason, the alias's routing, aliasRestored, aliasLeftAlone \
-and error";
+and error; when the alias is restored from here (no live rollout owns it): path unowned, functionName, alias, \
+reason, owner (rolloutId, executionArn, why; or null), weighted, routingBefore, routing, aliasRestored, \
+aliasChanged, aliasLeftAlone, status (the gone rollout's record) and error";
 
 const PROMOTE_EXAMPLES: &str = "Examples:
   export SHIFTER_TABLE=rollouts
@@ -110,7 +118,8 @@ const RESUME_EXAMPLES: &str = "Examples:
 
 const ABORT_EXAMPLES: &str = "Examples:
   shifter abort orders:live --table rollouts --reason 'p99 latency doubled'
-  shifter abort arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:cli-r-18f-abc --timeout 10m";
+  shifter abort arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:cli-r-18f-abc --timeout 10m
+  shifter abort orders:live --unowned     # no registry: a killed `deploy --local` left it weighted";
 
 const LIST_EXAMPLES: &str = "Examples:
   export SHIFTER_TABLE=rollouts
@@ -279,9 +288,17 @@ pub struct AbortArgs {
     /// Why: the rollout's record and its notification say so (at most 500 characters).
     #[arg(long, value_name = "TEXT", value_parser = reason)]
     pub reason: Option<String>,
-    /// How long to wait for the rollout to end (90s, 5m, 1h, ...; at most 1d).
+    /// How long to wait for the rollout to end (90s, 5m, 1h, ...; at most 1d). For a local rollout, at
+    /// least the time it is given to check in on its lease (two of its check intervals plus 60 s) before
+    /// abort takes its process to be gone.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = abort_timeout)]
     pub timeout: u64,
+    /// FUNCTION:ALIAS without a registry (no --table): you say that no rollout owns the alias (the
+    /// `shifter deploy --local` that weighted it ran without --table and is gone), and abort removes its
+    /// routing from here, fenced on the RevisionId it reads. With a table, the registry tells, and a rollout
+    /// that owns the alias is always aborted through itself.
+    #[arg(long)]
+    pub unowned: bool,
 }
 
 fn max_pause(text: &str) -> Result<u32, String> {

@@ -57,8 +57,10 @@ pub async fn drive<P: LocalPorts, C: Clock>(
     outcome
 }
 
-/// Completes on the first SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job), naming it. A second signal during
-/// the rollback kills the process as usual.
+/// Completes on the first SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job), naming it: the rollout then rolls
+/// back. From then on the process keeps its handlers (tokio never gives a signal back to its default action),
+/// so a second SIGINT or SIGTERM does not stop the rollback: only SIGKILL does (a CI runner's last step), and
+/// then `shifter abort FUNCTION:ALIAS` restores the alias (measured in tests/e2e/test_abort_unowned.py).
 async fn interrupted() -> String {
     #[cfg(unix)]
     {

@@ -170,7 +170,7 @@ pub fn alias_text(function: &str, alias: &str, a: &AliasState) -> String {
             routing.function_version
         ),
         Some(extra) => format!(
-            "{function}:{alias} → version {} {} + version {} {}\n  weighted: a rollout owns it (or was stopped midway: `shifter abort` on its execution rolls it back)",
+            "{function}:{alias} → version {} {} + version {} {}\n  weighted: a rollout owns it (or was stopped midway: `shifter abort {function}:{alias}` rolls it back, through the rollout if one still runs)",
             routing.function_version,
             percent(10_000 - extra.weight_bps),
             extra.version,

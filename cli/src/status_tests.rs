@@ -55,11 +55,7 @@ async fn status_of_an_alias_says_whether_a_rollout_owns_it() {
     )
     .await;
     assert_eq!(code, 0);
-    assert!(
-        out.text().contains("weighted: a rollout owns it"),
-        "{}",
-        out.text()
-    );
+    insta::assert_snapshot!("status_weighted_alias", out.text());
     let out = Captured::default();
     let code = status_alias(
         &aws,

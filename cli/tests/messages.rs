@@ -213,3 +213,12 @@ fn check_interval_needs_local() {
         )
     );
 }
+
+#[test]
+fn abort_of_an_alias_without_a_registry_says_how_to_restore_it() {
+    // Refused before any AWS call: without a registry, nobody can say who owns the alias.
+    insta::assert_snapshot!(
+        "abort_alias_no_table",
+        run(&["abort", "orders:live"], &[], false)
+    );
+}

@@ -61,6 +61,11 @@ impl RetryRule {
         let factor = self.backoff_rate.powi(n.saturating_sub(1) as i32);
         Duration::from_secs_f64(f64::from(self.interval_seconds) * factor)
     }
+
+    /// The waits of every retry together: how long the rule can hold a Task back on top of its attempts.
+    pub fn total_delay(&self) -> Duration {
+        (1..=self.max_attempts).map(|n| self.delay(n)).sum()
+    }
 }
 
 const STANDARD: RetryRule = RetryRule {

@@ -1,23 +1,29 @@
 //! `shifter abort TARGET`: post an abort on the running rollout's lease (the rollout rolls itself back, as
 //! the alias's only writer), wait until its record in the registry says it ended, then report the alias. An
 //! execution that no running rollout in the registry has goes to `stop` instead.
+//!
+//! `FUNCTION:ALIAS` that no live rollout owns (no lease; a lease whose execution has ended or that has
+//! expired; a local rollout that stops checking in on its lease once the abort is posted there) is restored
+//! from this process instead (`unowned`): nobody else will write it.
 
 use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use shifter::aws::AwsPorts;
-use shifter::domain::{percent, Routing};
-use shifter::ports::{AliasRouter, Clock};
+use shifter::domain::{percent, AliasState, Routing};
+use shifter::ports::{AliasRouter, Clock, Notifier};
 use shifter::registry::control::{Command, LeaseKey, RolloutControl, TaskCallback};
-use shifter::registry::{RolloutRecord, RolloutStatus};
+use shifter::registry::{Lease, RolloutRecord, RolloutStatus};
 use shifter::time::SystemClock;
-use shifter::usecase::lease::Registry;
+use shifter::usecase::abort::GoneOwner;
+use shifter::usecase::lease::{self, Registry};
+use shifter::Error;
 use tracing::warn;
 
 use super::send::{not_running, post, Posted};
 use super::target::{find, Found, Target};
-use super::{stop, NO_TABLE};
+use super::{stop, unowned};
 use crate::args::{AbortArgs, OutputFormat};
 use crate::deploy::EXIT_INVALID;
 use crate::fmt::duration;
@@ -39,8 +45,11 @@ pub struct Abort<'a> {
     pub timeout: Duration,
     pub poll: Duration,
     pub format: OutputFormat,
-    /// A table was given: without one, only the StopExecution path is open.
+    /// A table was given: without one, only the StopExecution path is open (and, with `unowned`, the
+    /// restore of an alias).
     pub registry: bool,
+    /// `--unowned`: with no registry to ask, the operator says that no rollout owns the alias.
+    pub unowned: bool,
 }
 
 /// `shifter abort`, over the AWS SDK.
@@ -53,11 +62,14 @@ pub async fn run(args: &AbortArgs) -> i32 {
         poll: POLL,
         format: args.on.output,
         registry: table.is_some(),
+        unowned: args.unowned,
     };
-    // Without a table, anything but an execution ARN is refused before any call (and so before this check).
+    // Without a table, anything but an execution ARN (or an alias with --unowned) is refused before any call
+    // (and so before this check).
     let target = args.on.target.trim();
-    let calls_aws =
-        table.is_some() || (target.starts_with("arn:") && target.contains(":execution:"));
+    let calls_aws = table.is_some()
+        || args.unowned
+        || (target.starts_with("arn:") && target.contains(":execution:"));
     let config = match crate::aws_env::load().await {
         Ok(config) => config,
         Err(missing) if calls_aws => {
@@ -86,7 +98,7 @@ pub async fn abort<P, A, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter + Registry + RolloutControl + TaskCallback,
+    P: AliasRouter + Registry + RolloutControl + TaskCallback + Notifier,
     A: ExecutionApi,
     C: Clock,
 {
@@ -97,6 +109,9 @@ where
             return EXIT_INVALID;
         }
     };
+    if let Target::Alias { function, alias } = &target {
+        return abort_alias(ports, clock, request, function, alias, out, err).await;
+    }
     let found = if request.registry {
         match find(ports, api, &target).await {
             Ok(found) => found,
@@ -113,12 +128,178 @@ where
             }
             return stop::abort_with(api, ports, arn, request.format, out, err).await;
         }
-        (Found::NotRunning(_), Target::Alias { .. }) if !request.registry => {
-            let _ = writeln!(err, "{NO_TABLE}");
-            return EXIT_INVALID;
-        }
         (Found::NotRunning(why), Target::Alias { .. }) => return not_running(&why, err),
     };
+    through_the_owner(ports, clock, request, key, None, out, err).await
+}
+
+/// Who acts on an alias, as the registry (and Step Functions, for an execution) says.
+enum Owner {
+    /// A running execution, or a local rollout that may be alive: the abort goes through it.
+    Live(Lease),
+    /// Known to be gone without watching it: its execution no longer runs, or its local lease has expired.
+    Gone(Lease, String),
+    /// No lease.
+    Nobody,
+}
+
+async fn owner_of<P: Registry + RolloutControl>(
+    ports: &P,
+    function: &str,
+    alias: &str,
+    now_ms: u64,
+) -> shifter::Result<Owner> {
+    let Some(lease) = ports.lease_of(function, alias).await? else {
+        return Ok(Owner::Nobody);
+    };
+    let gone = match &lease.execution_arn {
+        Some(arn) => match lease::is_dead(ports, &lease, now_ms).await {
+            Ok(dead) => dead.then(|| "its execution no longer runs".to_string()),
+            // Cannot tell: the abort goes through its lease, as for a running one.
+            Err(error) => {
+                warn!(%error, arn, "could not tell whether the lease's execution runs");
+                None
+            }
+        },
+        None => lease::is_dead(ports, &lease, now_ms)
+            .await?
+            .then(|| "its local lease has expired".to_string()),
+    };
+    Ok(match gone {
+        Some(why) => Owner::Gone(lease, why),
+        None => Owner::Live(lease),
+    })
+}
+
+/// `shifter abort FUNCTION:ALIAS`.
+async fn abort_alias<P, C>(
+    ports: &P,
+    clock: &C,
+    request: &Abort<'_>,
+    function: &str,
+    alias: &str,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32
+where
+    P: AliasRouter + Registry + RolloutControl + TaskCallback + Notifier,
+    C: Clock,
+{
+    if !request.registry && !request.unowned {
+        let _ = writeln!(err, "{}", unowned::no_table(function, alias));
+        return EXIT_INVALID;
+    }
+    // The alias first, then its owner: a restore fenced on this read cannot undo anything written since, and
+    // while the alias is weighted no new rollout can start on it (Prepare refuses a weighted alias).
+    let before = match read_alias(ports, function, alias, err).await {
+        Ok(a) => a,
+        Err(code) => return code,
+    };
+    let names = (function, alias);
+    if !request.registry {
+        return unowned::take_over(
+            ports,
+            clock.now_millis(),
+            request,
+            names,
+            before,
+            None,
+            None,
+            out,
+            err,
+        )
+        .await;
+    }
+    let lease = match owner_of(ports, function, alias, clock.now_millis()).await {
+        Ok(Owner::Live(lease)) => lease,
+        Ok(Owner::Gone(lease, why)) => {
+            let owner = GoneOwner::of_lease(ports, &lease, why).await;
+            return unowned::take_over(
+                ports,
+                clock.now_millis(),
+                request,
+                names,
+                before,
+                Some(owner),
+                None,
+                out,
+                err,
+            )
+            .await;
+        }
+        Ok(Owner::Nobody) => {
+            return unowned::take_over(
+                ports,
+                clock.now_millis(),
+                request,
+                names,
+                before,
+                None,
+                None,
+                out,
+                err,
+            )
+            .await;
+        }
+        Err(error) => return registry::failed(&error, err),
+    };
+    let key = LeaseKey {
+        function: function.to_string(),
+        alias: alias.to_string(),
+        rollout_id: lease.rollout_id.clone(),
+    };
+    // A local rollout is watched: if it does not check in on its lease, its process is gone.
+    let watch = lease
+        .execution_arn
+        .is_none()
+        .then(|| Watch::new(&lease, clock.now_millis()));
+    through_the_owner(ports, clock, request, key, watch, out, err).await
+}
+
+/// Reads the alias; reports a failure and returns its exit code.
+async fn read_alias<P: AliasRouter>(
+    ports: &P,
+    function: &str,
+    alias: &str,
+    err: &mut dyn Write,
+) -> Result<AliasState, i32> {
+    match ports.read_alias(function, alias).await {
+        Ok(a) => Ok(a),
+        Err(Error::ResourceNotFound { message, .. }) => {
+            let _ = writeln!(
+                err,
+                "{}",
+                crate::status::alias_not_found(function, alias, &message)
+            );
+            Err(EXIT_INVALID)
+        }
+        Err(e) => {
+            let _ = writeln!(err, "{}", crate::render::error_line(&e));
+            let _ = writeln!(err, "{}; nothing was changed", crate::render::hint(&e));
+            Err(if e.is_invalid_input() {
+                EXIT_INVALID
+            } else {
+                1
+            })
+        }
+    }
+}
+
+/// Posts the abort on the lease of the rollout `key` names, waits for it to end and reports; a watched local
+/// rollout that stops checking in is taken to be gone, and the alias is restored from here.
+async fn through_the_owner<P, C>(
+    ports: &P,
+    clock: &C,
+    request: &Abort<'_>,
+    key: LeaseKey,
+    watch: Option<Watch>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> i32
+where
+    P: AliasRouter + Registry + RolloutControl + TaskCallback + Notifier,
+    C: Clock,
+{
     let command = Command::Abort {
         reason: request.reason.clone(),
     };
@@ -130,8 +311,42 @@ where
         let _ = writeln!(out, "{}", posted.text(&command, request.target.trim()));
         let _ = out.flush();
     }
-    let ended = match wait_for_end(ports, clock, &posted.key, request).await {
-        Ok(ended) => ended,
+    let ended = match wait_for_end(ports, clock, &posted.key, request, watch).await {
+        Ok(Waited::Ended(record)) => Some(record),
+        Ok(Waited::StillRunning) => None,
+        Ok(Waited::Gone {
+            before,
+            lease,
+            silent,
+        }) => {
+            let interval = lease
+                .check_interval_ms
+                .map(|ms| {
+                    format!(
+                        ", it checks in every {}",
+                        duration(Duration::from_millis(ms))
+                    )
+                })
+                .unwrap_or_default();
+            let why = format!(
+                "its process stopped checking in on the lease: none for {}{interval}",
+                duration(silent)
+            );
+            let owner = GoneOwner::of_lease(ports, &lease, why).await;
+            let names = (posted.key.function.as_str(), posted.key.alias.as_str());
+            return unowned::take_over(
+                ports,
+                clock.now_millis(),
+                request,
+                names,
+                before,
+                Some(owner),
+                Some((&posted, &command)),
+                out,
+                err,
+            )
+            .await;
+        }
         Err(error) => {
             let _ = writeln!(err, "{}", crate::render::error_line(&error));
             let _ = writeln!(err, "hint: the abort is on the rollout's lease, but its record could not be read; `shifter history {}:{}` shows how it ends", posted.key.function, posted.key.alias);
@@ -173,15 +388,59 @@ where
     report.code
 }
 
-/// Reads the alias's records every `poll` until the rollout's says it ended: `None` after `timeout`. A
-/// transient read error is waited out like a record that still says Running.
-async fn wait_for_end<P: Registry, C: Clock>(
+/// Watching a local rollout's check-ins on its lease (`Lease::checked_in_ms`): when the value last moved, by
+/// this process's clock (the rollout's own clock is never compared with it).
+#[derive(Debug, Clone)]
+struct Watch {
+    last: Option<u64>,
+    since_ms: u64,
+    grace: Duration,
+}
+
+impl Watch {
+    fn new(lease: &Lease, now_ms: u64) -> Self {
+        Watch {
+            last: lease.checked_in_ms,
+            since_ms: now_ms,
+            grace: lease::check_in_grace(lease),
+        }
+    }
+}
+
+/// How waiting for the rollout's end came out.
+enum Waited {
+    Ended(RolloutRecord),
+    /// Still running after the timeout.
+    StillRunning,
+    /// A watched local rollout did not check in for its grace: `before`, the alias read after its last silent
+    /// lease (and confirmed by one more read of the lease); `silent`, how long it has been silent.
+    Gone {
+        before: AliasState,
+        lease: Lease,
+        silent: Duration,
+    },
+}
+
+/// Reads the alias's records every `poll` until the rollout's says it ended, for `timeout`. A transient read
+/// error is waited out like a record that still says Running.
+///
+/// With `watch` (a local rollout), it also reads the lease at each poll: a rollout that checks in is alive,
+/// and acts on the abort at that check. One that has not checked in for its grace
+/// (`lease::check_in_grace`) is gone: the alias is read, then the lease once more (still held, still silent),
+/// so that the restore that follows, fenced on that read, cannot undo anything the rollout does if it was
+/// only slow. A watched wait lasts at least the grace, whatever the timeout.
+async fn wait_for_end<P: AliasRouter + Registry + RolloutControl, C: Clock>(
     ports: &P,
     clock: &C,
     key: &LeaseKey,
     request: &Abort<'_>,
-) -> shifter::Result<Option<RolloutRecord>> {
-    let deadline = clock.now_millis() + request.timeout.as_millis() as u64;
+    mut watch: Option<Watch>,
+) -> shifter::Result<Waited> {
+    let mut wait = request.timeout;
+    if let Some(w) = &watch {
+        wait = wait.max(w.grace + request.poll);
+    }
+    let deadline = clock.now_millis() + wait.as_millis() as u64;
     loop {
         match ports.history(&key.function, &key.alias, LOOKBACK).await {
             Ok(records) => {
@@ -189,7 +448,7 @@ async fn wait_for_end<P: Registry, C: Clock>(
                     .into_iter()
                     .find(|r| r.rollout_id == key.rollout_id && r.status != RolloutStatus::Running)
                 {
-                    return Ok(Some(r));
+                    return Ok(Waited::Ended(r));
                 }
             }
             Err(error) if error.is_transient() => {
@@ -197,9 +456,19 @@ async fn wait_for_end<P: Registry, C: Clock>(
             }
             Err(error) => return Err(error),
         }
+        if let Some(w) = &mut watch {
+            if let Some((before, lease)) = gone(ports, clock, key, w).await? {
+                let silent = Duration::from_millis(clock.now_millis().saturating_sub(w.since_ms));
+                return Ok(Waited::Gone {
+                    before,
+                    lease,
+                    silent,
+                });
+            }
+        }
         let now = clock.now_millis();
         if now >= deadline {
-            return Ok(None);
+            return Ok(Waited::StillRunning);
         }
         clock
             .sleep(request.poll.min(Duration::from_millis(deadline - now)))
@@ -207,8 +476,47 @@ async fn wait_for_end<P: Registry, C: Clock>(
     }
 }
 
+/// One look at a watched rollout's lease: `Some` (the alias as read, and the lease) once it is gone.
+async fn gone<P: AliasRouter + RolloutControl, C: Clock>(
+    ports: &P,
+    clock: &C,
+    key: &LeaseKey,
+    w: &mut Watch,
+) -> shifter::Result<Option<(AliasState, Lease)>> {
+    let held = |lease: Option<Lease>| lease.filter(|l| l.rollout_id == key.rollout_id);
+    let lease = match ports.lease_of(&key.function, &key.alias).await {
+        Ok(lease) => held(lease),
+        Err(error) if error.is_transient() => {
+            warn!(%error, "could not read the lease; trying again");
+            return Ok(None);
+        }
+        Err(error) => return Err(error),
+    };
+    // Given back: its record says how it ended, soon.
+    let Some(lease) = lease else { return Ok(None) };
+    let now = clock.now_millis();
+    if lease.checked_in_ms != w.last {
+        w.last = lease.checked_in_ms;
+        w.since_ms = now;
+        return Ok(None);
+    }
+    if now.saturating_sub(w.since_ms) < w.grace.as_millis() as u64 {
+        return Ok(None);
+    }
+    let before = ports.read_alias(&key.function, &key.alias).await?;
+    match held(ports.lease_of(&key.function, &key.alias).await?) {
+        Some(lease) if lease.checked_in_ms == w.last => Ok(Some((before, lease))),
+        Some(lease) => {
+            w.last = lease.checked_in_ms;
+            w.since_ms = clock.now_millis();
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
 /// `version 1 alone`, or `version 1 90% + version 2 10%`.
-fn routing_text(routing: &Routing) -> String {
+pub fn routing_text(routing: &Routing) -> String {
     match &routing.additional {
         None => format!("version {} alone", routing.function_version),
         Some(extra) => format!(
@@ -219,6 +527,17 @@ fn routing_text(routing: &Routing) -> String {
             percent(extra.weight_bps)
         ),
     }
+}
+
+/// A routing as the JSON outputs show it: `functionVersion`, and `additionalVersion` (`version`,
+/// `weightPercent`) or null.
+pub fn routing_json(routing: &Routing) -> Value {
+    json!({
+        "functionVersion": routing.function_version,
+        "additionalVersion": routing.additional.as_ref().map(|w| json!({
+            "version": w.version, "weightPercent": f64::from(w.weight_bps) / 100.0,
+        })),
+    })
 }
 
 /// What the abort came to: the exit code, a summary for stdout, an error and its hint for stderr.
@@ -323,12 +642,7 @@ impl Report {
             "ended": ended.is_some(),
             "status": ended.map(|r| r.status),
             "endReason": ended.and_then(|r| r.reason.as_deref()),
-            "routing": routing.map(|x| json!({
-                "functionVersion": x.function_version,
-                "additionalVersion": x.additional.as_ref().map(|w| json!({
-                    "version": w.version, "weightPercent": f64::from(w.weight_bps) / 100.0,
-                })),
-            })),
+            "routing": routing.map(routing_json),
             "aliasRestored": self.code == 0,
             "aliasLeftAlone": self.code == 3,
             "error": self.error,

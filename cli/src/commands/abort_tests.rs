@@ -16,6 +16,7 @@ fn request(target: &str, format: OutputFormat) -> Abort<'_> {
         poll: SECOND,
         format,
         registry: true,
+        unowned: false,
     }
 }
 
@@ -200,8 +201,9 @@ async fn how_the_rollout_ended_sets_the_exit_code() {
 }
 
 #[tokio::test]
-async fn no_rollout_on_the_alias_or_no_table_exits_2_and_changes_nothing() {
-    let aws = crate::test_support::aws_with_alias(Routing::split("1", "2", 1000));
+async fn an_alias_no_rollout_runs_on_that_is_not_weighted_or_no_table_exits_2_and_changes_nothing()
+{
+    let aws = crate::test_support::aws_with_alias(Routing::single("1"));
     let clock = FakeClock::new(NOW);
     let api = FakeApi::new(vec![]);
     let (code, out, err) = aborted(
@@ -213,18 +215,30 @@ async fn no_rollout_on_the_alias_or_no_table_exits_2_and_changes_nothing() {
     .await;
     assert_eq!((code, out.as_str()), (2, ""));
     assert!(
-        err.starts_with("error: no rollout is running on orders:live; nothing was changed"),
+        err.starts_with("error: orders:live is not weighted: it serves version 1 alone, and no rollout is running on it"),
         "{err}"
     );
+    // Without a table, even a weighted alias: nobody can say who owns it.
+    aws.force_alias("orders", "live", Routing::split("1", "2", 1000));
     let mut no_table = request("orders:live", OutputFormat::Text);
     no_table.registry = false;
     let (code, _, err) = aborted(&aws, &api, &clock, &no_table).await;
     assert_eq!(code, 2);
-    assert!(err.contains("--table"), "{err}");
+    assert!(
+        err.contains("--table") && err.contains("--unowned"),
+        "{err}"
+    );
     let (code, _, _) = aborted(&aws, &api, &clock, &request("orders", OutputFormat::Text)).await;
     assert_eq!(code, 2);
-    // One read of the lease (the first call); nothing written, nothing stopped, no wait.
-    assert_eq!((aws.calls(Op::Control), aws.calls(Op::WriteAlias)), (1, 0));
+    // One read of the alias and one of the lease (the first call); nothing written, stopped or waited for.
+    assert_eq!(
+        (
+            aws.calls(Op::ReadAlias),
+            aws.calls(Op::Control),
+            aws.calls(Op::WriteAlias)
+        ),
+        (1, 1, 0)
+    );
     assert!(aws.lease("orders", "live").is_none());
     assert!(api.stops().is_empty() && clock.sleeps().is_empty());
 }

@@ -37,6 +37,9 @@ pub async fn running(driver: Driver, waiting: Option<(WaitKind, &str)>) -> (Fake
     aws.record(&RolloutRecord::of(&r, RolloutStatus::Running, NOW))
         .await
         .unwrap();
+    if let Some(arn) = &r.execution_arn {
+        aws.set_execution(arn, true);
+    }
     if let Some((_, token)) = waiting {
         aws.open_token(token);
     }

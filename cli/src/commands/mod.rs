@@ -1,7 +1,8 @@
 //! The commands that steer a running rollout: `promote`, `pause`, `resume` and `abort`. Each finds the
 //! rollout (`target`) and posts the command on its lease in the rollout registry (`send`); the rollout acts
 //! on it, as the alias's only writer. `abort` then waits for the rollout to end; `stop` is its fallback for
-//! executions the registry does not know (StopExecution, then a fenced rollback from this process).
+//! executions the registry does not know (StopExecution, then a fenced rollback from this process), and
+//! `unowned` for an alias that no live rollout owns (restored from this process).
 
 pub mod abort;
 #[cfg(test)]
@@ -12,6 +13,7 @@ pub mod resume;
 pub mod send;
 pub mod stop;
 pub mod target;
+pub mod unowned;
 
 use shifter::registry::control::Command;
 use shifter::time::unix_millis;

@@ -15,12 +15,10 @@
 
 use shifter::custom_resource::answer;
 use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
-use shifter::notification::{EventType, Notification};
 use shifter::ports::{AliasRouter, Notifier};
-use shifter::registry::RolloutStatus;
 use shifter::state::RolloutState;
-use shifter::usecase;
-use shifter::usecase::lease::{self, Registry};
+use shifter::usecase::lease::Registry;
+use shifter::usecase::{self, RollbackEnd};
 
 /// A conflict the state machine caught (someone else changed the alias) keeps its name at the end of the
 /// execution, so `shifter deploy` exits 3 for it as in local mode.
@@ -37,51 +35,24 @@ where
     let reason = state
         .failure_reason()
         .unwrap_or_else(|| "rollback requested".to_string());
+    // An error is returned: the state machine retries Rollback, then publishes RollbackFailed itself.
     let outcome = usecase::rollback(ports, &state.rollout, state.error.is_some()).await?;
+    let caught = state.error.as_ref().map(|e| e.error.as_str());
+    let end = RollbackEnd::of(&state.rollout, &reason, caught, Ok(&outcome));
+    // Logged inside; a step never fails because its notification could not be published.
+    let _ = end.record(ports, now).await;
     if !outcome.restored() {
-        let reason = format!("{reason}; {}", usecase::left_alone_message(&outcome));
-        let n = Notification::new(EventType::RolloutFailed, &state.rollout)
-            .with_reason(&reason)
-            .with_error_type("AliasChanged");
-        shifter_lambda::publish(ports, &state.rollout, n).await;
-        lease::finish(
-            ports,
-            &state.rollout,
-            RolloutStatus::LeftAlone,
-            Some(&reason),
-            now,
-        )
-        .await;
         answer::for_rollout(ports, &state.rollout, |r, to| {
-            answer::not_promoted(r, to, "AliasChanged", &reason)
+            answer::not_promoted(r, to, "AliasChanged", &end.reason)
         })
         .await;
         return Ok(RolloutState {
-            reason: Some(reason),
+            reason: Some(end.reason),
             end_error: Some("AliasChanged".to_string()),
             left_alone: Some(outcome.routing),
             ..state
         });
     }
-    let mut rollout = state.rollout.clone();
-    rollout.weight_bps = 0;
-    rollout.revision_id = outcome.revision_id;
-    let n = match &state.error {
-        None => Notification::new(EventType::RolledBack, &rollout).with_reason(&reason),
-        Some(error) => Notification::new(EventType::RolloutFailed, &rollout)
-            .with_reason(format!(
-                "{reason}; alias restored to version {}",
-                rollout.current_version
-            ))
-            .with_error_type(&error.error),
-    };
-    let status = if state.error.is_some() {
-        RolloutStatus::Failed
-    } else {
-        RolloutStatus::RolledBack
-    };
-    lease::finish(ports, &rollout, status, Some(&reason), now).await;
-    shifter_lambda::publish(ports, &rollout, n).await;
     let end_error = match &state.error {
         Some(e) if is_conflict(&e.error) => e.error.clone(),
         _ => "RolledBack".to_string(),
@@ -90,15 +61,15 @@ where
     let at = format!(
         "{reason} (at {} on version {}); alias restored to version {}",
         shifter::domain::percent(state.rollout.weight_bps),
-        rollout.target_version,
-        rollout.current_version
+        end.rollout.target_version,
+        end.rollout.current_version
     );
-    answer::for_rollout(ports, &rollout, |r, to| {
+    answer::for_rollout(ports, &end.rollout, |r, to| {
         answer::not_promoted(r, to, &end_error, &at)
     })
     .await;
     Ok(RolloutState {
-        rollout,
+        rollout: end.rollout,
         reason: Some(reason),
         end_error: Some(end_error),
         ..state
@@ -109,6 +80,7 @@ where
 mod tests {
     use serde_json::json;
     use shifter::domain::{AlarmState, Routing};
+    use shifter::notification::EventType;
     use shifter::state::StateError;
     use shifter_lambda::testing::{prepared, request, world, ALARM, ALIAS, FUNCTION};
 

@@ -159,16 +159,18 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
     }
 
     /// The operator's command on the alias's lease that a wait of `kind` acts on, when the driver listens: one
-    /// read of the lease. A command given before the rollout started, one on a lease another rollout holds,
-    /// or one this wait does not act on (`control::answer`: a `pause` while paused, a `resume` while baking) is
-    /// none. A failed read is logged and counts as none: the registry never fails a rollout.
+    /// check-in on the lease, which reads it too (`shifter abort` watches the check-ins to tell a live process
+    /// from one that is gone). A command given before the rollout started, or one this wait does not act on
+    /// (`control::answer`: a `pause` while paused, a `resume` while baking) is none, as is anything once the
+    /// rollout no longer holds the lease. A failed check-in is logged and counts as none: the registry never
+    /// fails a rollout.
     async fn command(&self, rollout: &Rollout, kind: WaitKind) -> Option<Command> {
         if !self.listen {
             return None;
         }
         match self
             .ports
-            .lease_of(&rollout.function_name, &rollout.alias)
+            .check_in(&LeaseKey::of(rollout), self.clock.now_millis())
             .await
         {
             Ok(Some(lease)) if lease.rollout_id == rollout.rollout_id => {

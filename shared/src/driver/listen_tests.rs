@@ -360,3 +360,39 @@ async fn listening_with_no_command_changes_nothing_but_one_read_per_check() {
     // Nine bakes of 60 s, a check every 10 s: 54 reads.
     assert_eq!(listening.aws.calls(Op::Control), 54);
 }
+
+#[tokio::test]
+async fn a_listening_rollout_checks_in_on_its_lease_at_every_check() {
+    let w = World::new();
+    let driver = LocalDriver {
+        listen: true,
+        check_interval: Duration::from_secs(5),
+        ..LocalDriver::new(&w.aws, &w.clock)
+    };
+    let seen = std::sync::Mutex::new(Vec::new());
+    let (outcome, _) = w
+        .run_with(&driver, CANARY, async {
+            // The lease as taken: the interval, and a first check-in before any wait.
+            let lease = loop {
+                match w.aws.lease(F, A) {
+                    Some(lease) => break lease,
+                    None => tokio::task::yield_now().await,
+                }
+            };
+            seen.lock()
+                .unwrap()
+                .push((lease.check_interval_ms, lease.checked_in_ms));
+            w.at(12).await;
+            let lease = w.aws.lease(F, A).unwrap();
+            seen.lock()
+                .unwrap()
+                .push((lease.check_interval_ms, lease.checked_in_ms));
+        })
+        .await;
+    assert!(matches!(outcome, Outcome::Promoted { .. }), "{outcome:?}");
+    // Checks of the 10% bake at 5 s and 10 s; at 12 s the last check-in is the one at 10 s.
+    assert_eq!(
+        seen.into_inner().unwrap(),
+        [(Some(5000), Some(w.t0)), (Some(5000), Some(w.t0 + 10_000))]
+    );
+}

@@ -24,7 +24,7 @@ use crate::registry::control::RolloutControl;
 use crate::request::RolloutSpec;
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
-use crate::usecase::{self, lease, left_alone_message, RollbackAction};
+use crate::usecase::{self, lease, RollbackAction, RollbackEnd};
 use bake::BakeEnd;
 use lease::Registry;
 
@@ -79,7 +79,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         LocalDriver {
             ports,
             clock,
-            check_interval: Duration::from_secs(10),
+            check_interval: lease::DEFAULT_CHECK_INTERVAL,
             listen: false,
         }
     }
@@ -108,7 +108,8 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         let prepared = retry
             .run("Prepare", || async {
                 let rollout = usecase::prepare(self.ports, self.clock, spec, rollout_id).await?;
-                lease::take(self.ports, self.clock, &rollout).await?;
+                let checks_in = self.listen.then_some(self.check_interval);
+                lease::take_checking_in(self.ports, self.clock, &rollout, checks_in).await?;
                 Ok(rollout)
             })
             .await;
@@ -167,12 +168,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         self.roll_back(rollout, stop, obs).await
     }
 
-    async fn roll_back(
-        &self,
-        mut rollout: Rollout,
-        stop: Stop,
-        obs: &mut impl Observer,
-    ) -> Outcome {
+    async fn roll_back(&self, rollout: Rollout, stop: Stop, obs: &mut impl Observer) -> Outcome {
         let Stop {
             reason,
             error,
@@ -185,61 +181,33 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
                 usecase::rollback(self.ports, &rollout, write_may_be_in_flight)
             })
             .await;
+        let end = RollbackEnd::of(
+            &rollout,
+            &reason,
+            error.as_ref().map(Error::error_type),
+            done.as_ref(),
+        );
+        self.emit(obs, &end.rollout, end.notification).await;
+        let rollout = end.rollout;
         match done {
-            Ok(done) if done.action == RollbackAction::LeftAlone => {
-                let left = left_alone_message(&done);
-                let n = Notification::new(EventType::RolloutFailed, &rollout)
-                    .with_reason(format!("{reason}; {left}"))
-                    .with_error_type("AliasChanged");
-                self.emit(obs, &rollout, n).await;
-                Outcome::LeftAlone {
+            Ok(done) if done.action == RollbackAction::LeftAlone => Outcome::LeftAlone {
+                rollout,
+                reason,
+                found: done.routing,
+            },
+            Ok(_) => match error {
+                None => Outcome::RolledBack { rollout, reason },
+                Some(error) => Outcome::Failed {
                     rollout,
-                    reason,
-                    found: done.routing,
-                }
-            }
-            Ok(done) => {
-                rollout.weight_bps = 0;
-                rollout.revision_id = done.revision_id;
-                match error {
-                    None => {
-                        self.emit(
-                            obs,
-                            &rollout,
-                            Notification::new(EventType::RolledBack, &rollout).with_reason(&reason),
-                        )
-                        .await;
-                        Outcome::RolledBack { rollout, reason }
-                    }
-                    Some(error) => {
-                        let n = Notification::new(EventType::RolloutFailed, &rollout)
-                            .with_reason(format!(
-                                "{reason}; alias restored to version {}",
-                                rollout.current_version
-                            ))
-                            .with_error_type(error.error_type());
-                        self.emit(obs, &rollout, n).await;
-                        Outcome::Failed {
-                            rollout,
-                            error,
-                            alias_restored: true,
-                        }
-                    }
-                }
-            }
-            Err(rollback_error) => {
-                let n = Notification::new(EventType::RollbackFailed, &rollout)
-                    .with_reason(format!(
-                        "{reason}; then the rollback failed: {rollback_error}"
-                    ))
-                    .with_error_type(rollback_error.error_type());
-                self.emit(obs, &rollout, n).await;
-                Outcome::Failed {
-                    rollout,
-                    error: error.unwrap_or(rollback_error),
-                    alias_restored: false,
-                }
-            }
+                    error,
+                    alias_restored: true,
+                },
+            },
+            Err(rollback_error) => Outcome::Failed {
+                rollout,
+                error: error.unwrap_or(rollback_error),
+                alias_restored: false,
+            },
         }
     }
 

@@ -247,6 +247,34 @@ impl FakeAws {
         self
     }
 
+    /// Someone else changes the alias to `routing` (as `force_alias`) right after its next read through the
+    /// port has answered: a change that lands between a read and the write fenced on what it read.
+    pub fn force_alias_after_next_read(
+        &self,
+        function: &str,
+        alias: &str,
+        routing: Routing,
+    ) -> &Self {
+        self.lock()
+            .after_read
+            .push((function.to_string(), alias.to_string(), routing));
+        self
+    }
+
+    fn change_after_read(&self, function: &str, alias: &str) {
+        let due = {
+            let mut st = self.lock();
+            let at = st
+                .after_read
+                .iter()
+                .position(|(f, a, _)| f == function && a == alias);
+            at.map(|i| st.after_read.remove(i).2)
+        };
+        if let Some(routing) = due {
+            self.force_alias(function, alias, routing);
+        }
+    }
+
     /// Sets an alarm's state now (a change is stamped and logged in its history, as CloudWatch does).
     pub fn set_alarm(&self, name: &str, state: AlarmState) -> &Self {
         self.lock().set_alarm(name, state);

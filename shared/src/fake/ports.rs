@@ -25,13 +25,17 @@ fn alias_not_found(function: &str, alias: &str) -> Error {
 
 impl AliasRouter for FakeAws {
     async fn read_alias(&self, function: &str, alias: &str) -> Result<AliasState> {
-        let mut st = self.lock();
-        st.begin(Op::ReadAlias)?;
-        let (name, f) = st.function(function)?;
-        f.aliases
-            .get(alias)
-            .map(|a| a.state())
-            .ok_or_else(|| alias_not_found(name, alias))
+        let answer = {
+            let mut st = self.lock();
+            st.begin(Op::ReadAlias)?;
+            let (name, f) = st.function(function)?;
+            f.aliases
+                .get(alias)
+                .map(|a| a.state())
+                .ok_or_else(|| alias_not_found(name, alias))?
+        };
+        self.change_after_read(function, alias);
+        Ok(answer)
     }
 
     /// UpdateAlias, fenced on RevisionId: not found, then a stale RevisionId, then AWS's routing rules.

@@ -130,6 +130,15 @@ impl RolloutControl for FakeAws {
         }))
     }
 
+    async fn check_in(&self, key: &LeaseKey, at_ms: u64) -> Result<Option<Lease>> {
+        let mut st = self.lock();
+        st.begin(Op::Control)?;
+        Ok(held(&mut st.leases, key).map(|lease| {
+            lease.checked_in_ms = Some(at_ms);
+            lease.clone()
+        }))
+    }
+
     async fn lease_of(&self, function: &str, alias: &str) -> Result<Option<Lease>> {
         let mut st = self.lock();
         st.begin(Op::Control)?;

@@ -28,6 +28,8 @@ pub(super) struct State {
     /// Task tokens: open ones wait for an answer; answered ones keep it (`SendTaskSuccess`/`Failure`).
     pub tokens: BTreeMap<String, Option<crate::registry::control::Answer>>,
     pub scheduled: Vec<Scheduled>,
+    /// Out-of-band alias changes due right after the alias's next read answers: (function, alias, routing).
+    pub after_read: Vec<(String, String, Routing)>,
     pub topics: BTreeSet<String>,
     pub notifications: Vec<(String, Notification)>,
     pub hook_calls: Vec<(String, serde_json::Value)>,

@@ -284,3 +284,28 @@ async fn code_sha256_guard_mismatch_is_rejected() {
         "function:nope",
     );
 }
+
+#[tokio::test]
+async fn a_change_scheduled_after_a_read_lands_once_right_after_it() {
+    let aws = fake();
+    aws.force_alias_after_next_read(F, A, weighted("1", "2", 5000));
+    let read = aws.read_alias(F, A).await.unwrap();
+    assert_eq!(read.routing, Routing::single("1"), "the read answers first");
+    let now = aws.alias(F, A);
+    assert_eq!(now.routing, weighted("1", "2", 5000));
+    assert_ne!(now.revision_id, read.revision_id);
+    assert_eq!(
+        aws.changes(F, A).pop().unwrap().source,
+        ChangeSource::OutOfBand
+    );
+    // So a write fenced on that read is refused, and the next read changes nothing.
+    let refused = aws
+        .write_alias(F, A, &Routing::single("1"), &read.revision_id)
+        .await;
+    assert!(
+        matches!(refused, Err(Error::AliasChanged { .. })),
+        "{refused:?}"
+    );
+    aws.read_alias(F, A).await.unwrap();
+    assert_eq!(aws.changes(F, A).len(), 2);
+}

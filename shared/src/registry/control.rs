@@ -166,7 +166,15 @@ pub trait RolloutControl: Send + Sync {
         key: &LeaseKey,
         signal: &Signal,
     ) -> impl Future<Output = Result<Option<Lease>>> + Send;
-    /// The alias's lease, if any (the local driver reads its commands from it).
+    /// A local rollout checks in: records `at_ms` as its latest check-in (`Lease::checked_in_ms`) and answers
+    /// the lease as it now stands, with any pending command (the local driver reads its commands so). `None`:
+    /// the rollout no longer holds the lease.
+    fn check_in(
+        &self,
+        key: &LeaseKey,
+        at_ms: u64,
+    ) -> impl Future<Output = Result<Option<Lease>>> + Send;
+    /// The alias's lease, if any.
     fn lease_of(
         &self,
         function: &str,

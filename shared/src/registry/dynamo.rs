@@ -327,6 +327,15 @@ impl RolloutControl for AwsPorts {
         }
     }
 
+    async fn check_in(&self, key: &LeaseKey, at_ms: u64) -> Result<Option<Lease>> {
+        self.update_lease(
+            key,
+            "SET checkedInMs = :t",
+            vec![(":t", AttributeValue::N(at_ms.to_string()))],
+        )
+        .await
+    }
+
     async fn lease_of(&self, function: &str, alias: &str) -> Result<Option<Lease>> {
         match &self.table {
             Some(table) => self.lease_now(table, function, alias).await,

@@ -193,3 +193,44 @@ async fn without_a_table_the_registry_is_off() {
     ports.record(&record(RolloutStatus::Running)).await.unwrap();
     assert!(ports.running().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_check_in_is_one_conditional_update_that_answers_the_lease() {
+    use super::control::{LeaseKey, RolloutControl};
+    use aws_sdk_dynamodb::operation::update_item::{UpdateItemError, UpdateItemOutput};
+    let checked = mock!(Dynamo::update_item)
+        .match_requests(|r| {
+            let values = r.expression_attribute_values();
+            r.update_expression() == Some("SET checkedInMs = :t")
+                && r.condition_expression() == Some("rolloutId = :me")
+                && r.key().and_then(|k| k.get("sk")) == Some(&s("LEASE"))
+                && values.and_then(|v| v.get(":me")) == Some(&s("r-1"))
+                && values.and_then(|v| v.get(":t")) == Some(&AttributeValue::N("42".into()))
+        })
+        .then_output(|| {
+            let mut now = lease("r-1");
+            now.execution_arn = None;
+            now.check_interval_ms = Some(10_000);
+            now.checked_in_ms = Some(42);
+            UpdateItemOutput::builder()
+                .set_attributes(Some(serde_dynamo::to_item(now).unwrap()))
+                .build()
+        });
+    let not_held = mock!(Dynamo::update_item).then_error(|| {
+        UpdateItemError::ConditionalCheckFailedException(
+            ConditionalCheckFailedException::builder().build(),
+        )
+    });
+    let ports = ports(&[&checked, &not_held]);
+    let key = LeaseKey {
+        function: "orders".into(),
+        alias: "live".into(),
+        rollout_id: "r-1".into(),
+    };
+    let lease = ports.check_in(&key, 42).await.unwrap().unwrap();
+    assert_eq!(
+        (lease.check_interval_ms, lease.checked_in_ms),
+        (Some(10_000), Some(42))
+    );
+    assert_eq!(ports.check_in(&key, 43).await.unwrap(), None);
+}

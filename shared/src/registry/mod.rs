@@ -39,6 +39,14 @@ pub struct Lease {
     pub started_ms: u64,
     /// Past this, a lease with no execution (a local rollout whose process died) may be taken over.
     pub lease_until_ms: u64,
+    /// A local rollout's `--check-interval`: how often it checks in while it waits (`checked_in_ms`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_interval_ms: Option<u64>,
+    /// When a local rollout last checked in on its lease, by its own clock (it does at every check of a bake
+    /// or a pause, as it reads its commands). Only whether it moves counts (`usecase::lease::check_in_grace`):
+    /// another machine's clock is never compared with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_in_ms: Option<u64>,
     /// The wait the rollout is in (a bake or a pause), with its task token (`control`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting: Option<control::Waiting>,
@@ -138,6 +146,13 @@ impl Lease {
 }
 
 impl RolloutRecord {
+    /// The rollout as last recorded (its snapshot), if the record has one that parses.
+    pub fn rollout(&self) -> Option<Rollout> {
+        self.snapshot
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+    }
+
     /// The record of `rollout` as it stands, with `status` (`Running` until it ends).
     pub fn of(rollout: &Rollout, status: RolloutStatus, now_ms: u64) -> Self {
         RolloutRecord {

@@ -11,12 +11,11 @@
 use serde::Serialize;
 use tracing::{info, warn};
 
-use super::lease::{self, Registry};
-use super::{left_alone_message, notify, rollback, RollbackAction};
+use super::lease::Registry;
+use super::{rollback, RollbackEnd};
 use crate::custom_resource::answer;
 use crate::custom_resource::ports::{ReplyLedger, ReplySender};
 use crate::error::{Error, Result};
-use crate::notification::{EventType, Notification};
 use crate::ports::{AliasRouter, Notifier};
 use crate::registry::RolloutStatus;
 use crate::rollout::Rollout;
@@ -58,57 +57,36 @@ where
         );
         return Ok(None);
     };
-    let rollout: Rollout = record
-        .snapshot
-        .as_deref()
-        .and_then(|s| serde_json::from_str(s).ok())
-        .ok_or_else(|| Error::InvalidState {
-            message: format!(
-                "the registry's record of rollout {} has no usable snapshot",
-                record.rollout_id
-            ),
-        })?;
-    let status_name = status;
+    let rollout: Rollout = record.rollout().ok_or_else(|| Error::InvalidState {
+        message: format!(
+            "the registry's record of rollout {} has no usable snapshot",
+            record.rollout_id
+        ),
+    })?;
     let why = format!("its execution ended {status} with no rollback of its own");
     warn!(rollout_id = %rollout.rollout_id, execution_arn, status, "cleaning up after an execution that ended");
     // An error here is returned: Lambda retries the asynchronous invocation, then sends the event to the
     // stack's UndeliveredEventsQueue (the function's OnFailure destination).
     let done = rollback(ports, &rollout, true).await?;
-    let (status, reason, n) = if done.action == RollbackAction::LeftAlone {
-        let reason = format!("{why}; {}", left_alone_message(&done));
-        let n = Notification::new(EventType::RolloutFailed, &rollout)
-            .with_reason(&reason)
-            .with_error_type("AliasChanged");
-        (RolloutStatus::LeftAlone, reason, n)
-    } else {
-        let reason = format!(
-            "{why}; alias restored to version {}",
-            rollout.current_version
-        );
-        let n = Notification::new(EventType::RolloutFailed, &rollout)
-            .with_reason(&reason)
-            .with_error_type(execution_error_type(status));
-        (RolloutStatus::Failed, reason, n)
-    };
-    let mut ended = rollout.clone();
-    if done.restored() {
-        ended.weight_bps = 0;
-        ended.revision_id = done.revision_id.clone();
-    }
-    let _ = notify(ports, &ended, &n).await;
-    lease::finish(ports, &ended, status, Some(&reason), now_ms).await;
-    let error = match status {
+    let end = RollbackEnd::of(
+        &rollout,
+        &why,
+        Some(execution_error_type(status)),
+        Ok(&done),
+    );
+    let _ = end.record(ports, now_ms).await;
+    let error = match end.status {
         RolloutStatus::LeftAlone => "AliasChanged",
-        _ => execution_error_type(status_name),
+        _ => execution_error_type(status),
     };
-    answer::for_rollout(ports, &ended, |r, to| {
-        answer::not_promoted(r, to, error, &reason)
+    answer::for_rollout(ports, &end.rollout, |r, to| {
+        answer::not_promoted(r, to, error, &end.reason)
     })
     .await;
     Ok(Some(Cleanup {
         rollout_id: rollout.rollout_id,
-        status,
-        reason,
+        status: end.status,
+        reason: end.reason,
     }))
 }
 

@@ -23,6 +23,18 @@ impl<T: LeaseStore + RolloutJournal + ExecutionStatus> Registry for T {}
 /// execution no longer runs (stopped from the console, timed out), or a local holder past its lease, is taken
 /// over: nothing live owns the alias then.
 pub async fn take(registry: &impl Registry, clock: &impl Clock, rollout: &Rollout) -> Result<()> {
+    take_checking_in(registry, clock, rollout, None).await
+}
+
+/// [`take`], for a local rollout that checks in on its lease every `check_interval` while it waits (the local
+/// driver): the lease records the interval and a first check-in, so that `shifter abort` can tell when the
+/// process is gone ([`check_in_grace`]).
+pub async fn take_checking_in(
+    registry: &impl Registry,
+    clock: &impl Clock,
+    rollout: &Rollout,
+    check_interval: Option<Duration>,
+) -> Result<()> {
     let now = clock.now_millis();
     let plan_ms = rollout.plan.total_seconds() * 1000;
     let lease = Lease {
@@ -32,6 +44,8 @@ pub async fn take(registry: &impl Registry, clock: &impl Clock, rollout: &Rollou
         execution_arn: rollout.execution_arn.clone(),
         started_ms: rollout.started_ms,
         lease_until_ms: now + plan_ms + LOCAL_LEASE_SLACK.as_millis() as u64,
+        check_interval_ms: check_interval.map(|i| i.as_millis() as u64),
+        checked_in_ms: check_interval.map(|_| now),
         ..Default::default()
     };
     if let Acquired::HeldBy(holder) = registry.acquire(&lease, None).await? {
@@ -82,7 +96,28 @@ async fn abandon(registry: &impl RolloutJournal, holder: &Lease, by: &str, now: 
 /// How many of an alias's latest records a takeover searches for the holder's.
 const ABANDON_LOOKBACK: usize = 20;
 
-async fn is_dead(registry: &impl ExecutionStatus, holder: &Lease, now: u64) -> Result<bool> {
+/// The check interval a local rollout that did not record its own is taken to have (`--check-interval`'s
+/// default).
+pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How long a local rollout's lease may go without a check-in before `shifter abort` takes its process to be
+/// gone: two of its check intervals, plus the retry delays of a check and of a shift (a live local rollout
+/// checks in at every check of a bake or a pause; between two bakes it checks the alarms and shifts, and each
+/// may wait out its retries). Measured by the one who watches, on its own clock, from the last time it saw
+/// `checked_in_ms` move.
+///
+/// A process that was only slow and checks in again finds its alias restored: its next write is refused on
+/// the RevisionId and its rollback finds the old version already in place, so nothing is overwritten.
+pub fn check_in_grace(lease: &Lease) -> Duration {
+    let interval = lease
+        .check_interval_ms
+        .map_or(DEFAULT_CHECK_INTERVAL, Duration::from_millis);
+    2 * interval + 2 * crate::retry::rule("Advance").total_delay()
+}
+
+/// Whether a holder is known to be dead without watching it: its execution no longer runs, or (local) it is
+/// past its lease, as [`take`] judges.
+pub async fn is_dead(registry: &impl ExecutionStatus, holder: &Lease, now: u64) -> Result<bool> {
     match &holder.execution_arn {
         Some(arn) => Ok(!registry.is_running(arn).await?),
         None => Ok(holder.lease_until_ms < now),

@@ -176,3 +176,58 @@ async fn progress_records_when_the_bake_ends() {
     lease::progress(&aws, &r, 3_000, None).await;
     assert_eq!(aws.record_of("r-1").unwrap().bake_ends_ms, None);
 }
+
+#[tokio::test]
+async fn a_local_rollout_that_checks_in_records_its_interval_and_each_check_in() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let r = prepared(&aws, &clock, "r-1", None).await;
+    lease::take_checking_in(&aws, &clock, &r, Some(Duration::from_secs(5)))
+        .await
+        .unwrap();
+    let lease = aws.lease(F, A).unwrap();
+    assert_eq!(
+        (lease.check_interval_ms, lease.checked_in_ms),
+        (Some(5000), Some(clock.now_millis()))
+    );
+    use crate::registry::control::{LeaseKey, RolloutControl};
+    let seen = aws.check_in(&LeaseKey::of(&r), 77).await.unwrap().unwrap();
+    assert_eq!(seen.checked_in_ms, Some(77));
+    assert_eq!(aws.lease(F, A).unwrap().checked_in_ms, Some(77));
+    // Only the holder checks in.
+    let other = LeaseKey {
+        rollout_id: "r-other".into(),
+        ..LeaseKey::of(&r)
+    };
+    assert_eq!(aws.check_in(&other, 88).await.unwrap(), None);
+    assert_eq!(aws.lease(F, A).unwrap().checked_in_ms, Some(77));
+    // The state machine's lease records neither.
+    let machine = prepared(&aws, &clock, "r-2", Some(&arn("r-2"))).await;
+    lease::finish(&aws, &r, RolloutStatus::RolledBack, None, 1).await;
+    lease::take(&aws, &clock, &machine).await.unwrap();
+    let lease = aws.lease(F, A).unwrap();
+    assert_eq!((lease.check_interval_ms, lease.checked_in_ms), (None, None));
+}
+
+#[test]
+fn a_silent_local_rollout_is_given_two_intervals_and_the_retries_of_a_check_and_a_shift() {
+    let with = |interval_ms: Option<u64>| Lease {
+        check_interval_ms: interval_ms,
+        ..Lease::default()
+    };
+    // Advance retries after 2, 4, 8 and 16 s: 30 s, once for the check and once for the shift.
+    assert_eq!(
+        crate::retry::rule("Advance").total_delay(),
+        Duration::from_secs(30)
+    );
+    assert_eq!(
+        lease::check_in_grace(&with(Some(1000))),
+        Duration::from_secs(62)
+    );
+    assert_eq!(
+        lease::check_in_grace(&with(Some(60_000))),
+        Duration::from_secs(180)
+    );
+    // A lease that does not say (written by an older shifter): --check-interval's default, 10 s.
+    assert_eq!(lease::check_in_grace(&with(None)), Duration::from_secs(80));
+}

@@ -138,9 +138,7 @@ where
             continue;
         }
         let policy = record
-            .snapshot
-            .as_deref()
-            .and_then(|s| serde_json::from_str::<Rollout>(s).ok())
+            .rollout()
             .map(|r| r.insufficient_data)
             .unwrap_or_default();
         if !alarm_fails(&seen.state, policy) {

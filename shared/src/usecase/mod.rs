@@ -1,6 +1,7 @@
 //! The use cases. Each is a function generic over only the ports it needs, so both drivers (the state
 //! machine's Lambda functions and `shifter deploy --local`) run exactly the same code.
 
+pub mod abort;
 mod check;
 pub mod cleanup;
 mod hook;
@@ -16,7 +17,8 @@ pub use hook::{hook_event, interpret_hook_reply, run_hook, HookEvent, HookVerdic
 pub use notify::notify;
 pub use prepare::prepare;
 pub use rollback::{
-    could_have_written, left_alone_message, rollback, RollbackAction, RollbackOutcome,
+    could_have_written, left_alone_message, restore_main, rollback, MainRestored, RollbackAction,
+    RollbackEnd, RollbackOutcome,
 };
 pub use shift::{finalize, shift_traffic};
 

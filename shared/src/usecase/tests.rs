@@ -334,3 +334,94 @@ fn hook_replies_are_interpreted_strictly() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_rollback_path_ends_its_rollout_the_same_way() {
+    use crate::notification::EventType;
+    use crate::registry::RolloutStatus;
+    let mut r = crate::fake::canary_rollout();
+    r.weight_bps = 1000;
+    let outcome = |action| RollbackOutcome {
+        action,
+        routing: Routing::single("1"),
+        revision_id: "rev-9".into(),
+    };
+    // A verdict or an operator's abort: RolledBack, at weight 0 with the rollback's RevisionId.
+    let end = RollbackEnd::of(
+        &r,
+        "alarm fired",
+        None,
+        Ok(&outcome(RollbackAction::Restored)),
+    );
+    assert_eq!(
+        (end.status, end.reason.as_str()),
+        (RolloutStatus::RolledBack, "alarm fired")
+    );
+    assert_eq!(
+        (end.rollout.weight_bps, end.rollout.revision_id.as_str()),
+        (0, "rev-9")
+    );
+    assert_eq!(end.notification.event_type, EventType::RolledBack);
+    assert_eq!(end.notification.reason.as_deref(), Some("alarm fired"));
+    assert_eq!(end.notification.error_type, None);
+    // An error: RolloutFailed with its errorType, the alias restored (already, here: idempotent).
+    let end = RollbackEnd::of(
+        &r,
+        "throttled",
+        Some("Transient"),
+        Ok(&outcome(RollbackAction::AlreadyRestored)),
+    );
+    assert_eq!(end.status, RolloutStatus::Failed);
+    assert_eq!(end.reason, "throttled; alias restored to version 1");
+    assert_eq!(
+        (
+            end.notification.event_type,
+            end.notification.error_type.as_deref()
+        ),
+        (EventType::RolloutFailed, Some("Transient"))
+    );
+    assert_eq!(
+        end.notification.reason.as_deref(),
+        Some(end.reason.as_str())
+    );
+    // Left alone: RolloutFailed AliasChanged, whatever stopped it; the rollout as it was.
+    let mut left = outcome(RollbackAction::LeftAlone);
+    left.routing = Routing::single("3");
+    for error_type in [None, Some("Transient")] {
+        let end = RollbackEnd::of(&r, "stopped", error_type, Ok(&left));
+        assert_eq!(end.status, RolloutStatus::LeftAlone);
+        assert_eq!(
+            end.reason,
+            format!("stopped; {}", left_alone_message(&left))
+        );
+        assert_eq!(end.rollout, r);
+        assert_eq!(
+            (
+                end.notification.event_type,
+                end.notification.error_type.as_deref()
+            ),
+            (EventType::RolloutFailed, Some("AliasChanged"))
+        );
+    }
+    // The rollback failed: RollbackFailed, with the rollback's own error type.
+    let error = Error::AwsRejected {
+        operation: "UpdateAlias".into(),
+        message: "AccessDenied".into(),
+    };
+    let end = RollbackEnd::of(&r, "alarm fired", None, Err(&error));
+    assert_eq!(end.status, RolloutStatus::RollbackFailed);
+    assert!(
+        end.reason
+            .starts_with("alarm fired; then the rollback failed: "),
+        "{}",
+        end.reason
+    );
+    assert_eq!(
+        (
+            end.notification.event_type,
+            end.notification.error_type.as_deref()
+        ),
+        (EventType::RollbackFailed, Some("AwsRejected"))
+    );
+    assert_eq!(end.rollout.weight_bps, 1000);
+}
