@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use shifter::aws::AwsPorts;
+use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
 use shifter::domain::{percent, AliasState, Routing};
 use shifter::ports::{AliasRouter, Clock, Notifier};
 use shifter::registry::control::{Command, LeaseKey, RolloutControl, TaskCallback};
@@ -98,7 +99,13 @@ pub async fn abort<P, A, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter + Registry + RolloutControl + TaskCallback + Notifier,
+    P: AliasRouter
+        + Registry
+        + RolloutControl
+        + TaskCallback
+        + Notifier
+        + ReplyLedger
+        + ReplySender,
     A: ExecutionApi,
     C: Clock,
 {
@@ -182,7 +189,13 @@ async fn abort_alias<P, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter + Registry + RolloutControl + TaskCallback + Notifier,
+    P: AliasRouter
+        + Registry
+        + RolloutControl
+        + TaskCallback
+        + Notifier
+        + ReplyLedger
+        + ReplySender,
     C: Clock,
 {
     if !request.registry && !request.unowned {
@@ -297,7 +310,13 @@ async fn through_the_owner<P, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter + Registry + RolloutControl + TaskCallback + Notifier,
+    P: AliasRouter
+        + Registry
+        + RolloutControl
+        + TaskCallback
+        + Notifier
+        + ReplyLedger
+        + ReplySender,
     C: Clock,
 {
     let command = Command::Abort {

@@ -6,6 +6,7 @@
 use std::io::Write;
 
 use serde_json::{json, Value};
+use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
 use shifter::domain::{AliasState, Routing};
 use shifter::ports::{AliasRouter, Notifier};
 use shifter::registry::control::Command;
@@ -53,7 +54,7 @@ pub async fn take_over<P>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter + Registry + Notifier,
+    P: AliasRouter + Registry + Notifier + ReplyLedger + ReplySender,
 {
     let text = request.format == OutputFormat::Text;
     if let (true, true, Some(owner)) = (text, before.routing.is_weighted(), &owner) {

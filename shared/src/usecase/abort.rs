@@ -12,6 +12,8 @@ use tracing::warn;
 
 use super::lease::Registry;
 use super::{restore_main, MainRestored, RollbackAction, RollbackEnd};
+use crate::custom_resource::answer;
+use crate::custom_resource::ports::{ReplyLedger, ReplySender};
 use crate::domain::AliasState;
 use crate::error::{Error, Result};
 use crate::ports::{AliasRouter, Notifier};
@@ -99,7 +101,7 @@ pub async fn abort_unowned<P>(
     now_ms: u64,
 ) -> Result<Unowned>
 where
-    P: AliasRouter + Registry + Notifier,
+    P: AliasRouter + Registry + Notifier + ReplyLedger + ReplySender,
 {
     let restored = restore_main(ports, function, alias, before).await?;
     let mut done = Unowned {
@@ -129,6 +131,16 @@ where
     let end = RollbackEnd::of(rollout, &cause, None, Ok(outcome));
     done.notify_error = end.record(ports, now_ms).await.err();
     done.recorded = Some(end.status);
+    // A rollout a Custom::ShifterAlias started: CloudFormation hears that it did not promote (if its
+    // execution's own end or the cleanup answered first, the recorded answer is sent again instead).
+    let error = match end.status {
+        RolloutStatus::LeftAlone => "AliasChanged",
+        _ => "Aborted",
+    };
+    answer::for_rollout(ports, &end.rollout, |r, to| {
+        answer::not_promoted(r, to, error, &end.reason)
+    })
+    .await;
     Ok(done)
 }
 

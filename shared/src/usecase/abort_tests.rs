@@ -20,7 +20,16 @@ fn weighted() -> FakeAws {
 
 /// A local rollout (r-1, notifying the sample topic) holding the lease and recorded Running at 10%.
 async fn held_by_a_gone_rollout(aws: &FakeAws) -> GoneOwner {
+    held_by_a_gone_rollout_answering(aws, None).await
+}
+
+/// The same, for a rollout a `Custom::ShifterAlias` started when `cloud_formation` is set.
+async fn held_by_a_gone_rollout_answering(
+    aws: &FakeAws,
+    cloud_formation: Option<crate::custom_resource::StackReply>,
+) -> GoneOwner {
     let mut r = canary_rollout();
+    r.cloud_formation = cloud_formation;
     r.steps_done = 1;
     r.weight_bps = 1000;
     r.revision_id = aws.alias(F, A).revision_id;
@@ -203,4 +212,33 @@ async fn a_gone_owner_without_a_record_still_gives_its_lease_back() {
     assert_eq!(done.action(), RollbackAction::Restored);
     assert_eq!(done.recorded, None);
     assert_eq!(aws.lease(F, A), None);
+}
+
+#[tokio::test]
+async fn a_gone_rollout_cloudformation_started_gets_its_stack_answered_failed() {
+    let aws = weighted();
+    let to = crate::custom_resource::StackReply {
+        response_url: "https://s3.example/signed".into(),
+        stack_id: "stack".into(),
+        request_id: "req-1".into(),
+        logical_resource_id: "Live".into(),
+        physical_resource_id: "arn:aws:lambda:us-east-1:123456789012:function:orders:live".into(),
+    };
+    let owner = held_by_a_gone_rollout_answering(&aws, Some(to)).await;
+    let before = read(&aws).await;
+    abort_unowned(&aws, F, A, before, Some(&owner), "bad build", NOW)
+        .await
+        .unwrap();
+    assert_eq!(aws.alias(F, A).routing, Routing::single("1"));
+    let puts = aws.reply_puts();
+    assert_eq!(puts.len(), 1);
+    assert_eq!(puts[0].0, "https://s3.example/signed");
+    let body: serde_json::Value = serde_json::from_str(&puts[0].1).unwrap();
+    assert_eq!(body["Status"], "FAILED");
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("Aborted: aborted by an operator: bad build"),
+        "{reason}"
+    );
+    assert_eq!(body["Data"]["Version"], "1");
 }
