@@ -1,6 +1,7 @@
 //! shifter's core: the rollout plan and health verdicts (pure), the use cases (generic over small ports), the
 //! AWS adapters that implement the ports, and an in-memory fake of AWS that enforces its alias rules.
 
+pub mod analysis;
 pub mod aws;
 pub mod custom_resource;
 pub mod domain;
