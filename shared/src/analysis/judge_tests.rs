@@ -139,3 +139,39 @@ proptest! {
         prop_assert!(rank(after.outcome) >= rank(before.outcome), "{}\n->\n{}", before.evidence(), after.evidence());
     }
 }
+
+#[tokio::test]
+async fn over_the_fake_scripted_versions_are_judged_and_an_unscripted_one_has_no_data() {
+    use super::metrics::{MetricsQuery, MetricsSource};
+    let aws = crate::fake::FakeAws::sample();
+    aws.set_version_metrics("orders", "live", "1", metrics(3600, 18, 118.0));
+    aws.set_version_metrics("orders", "live", "2", metrics(400, 40, 120.0));
+    let q = MetricsQuery {
+        function_name: "orders".into(),
+        alias: "live".into(),
+        versions: vec!["1".into(), "2".into(), "3".into()],
+        start_ms: 0,
+        end_ms: 300_000,
+        latency_stat: Some("p99".into()),
+        custom: vec![],
+    };
+    let m = aws.version_metrics(&q).await.unwrap();
+    assert_eq!(
+        judge(&defaults(), "2", &m["2"], "1", &m["1"]).outcome,
+        Outcome::Failed
+    );
+    assert_eq!(m["3"], VersionMetrics::default());
+    assert_eq!(
+        judge(&defaults(), "3", &m["3"], "1", &m["1"]).outcome,
+        Outcome::Inconclusive
+    );
+    aws.fail_next(
+        crate::fake::Op::GetMetricData,
+        crate::Error::Transient {
+            operation: "GetMetricData".into(),
+            message: "throttled".into(),
+        },
+        1,
+    );
+    assert!(aws.version_metrics(&q).await.unwrap_err().is_transient());
+}

@@ -1,9 +1,11 @@
 //! Canary analysis: judging the new version against the old one from per-version metrics (issue: "Canary
 //! analysis without alarms"). This module holds the pure part: the settings, the statistics and the verdict
-//! they give. The metrics port, its adapter and the check use case that combines alarms and analysis come
-//! next; until then no rollout runs an analysis.
+//! they give; and the metrics port ([`metrics::MetricsSource`]: GetMetricData in `aws/metrics.rs`, scripted
+//! values in the fake). The check use case that combines alarms and analysis comes next; until then no
+//! rollout runs an analysis.
 
 pub mod judge;
+pub mod metrics;
 pub mod settings;
 pub mod stats;
 

@@ -28,6 +28,7 @@ mod cloudwatch;
 pub mod custom_resource;
 pub(crate) mod errors;
 mod lambda;
+mod metrics;
 mod sns;
 mod sts;
 
@@ -58,6 +59,10 @@ mod alarm_history_tests;
 #[cfg(test)]
 #[path = "custom_resource_tests.rs"]
 mod custom_resource_tests;
+
+#[cfg(test)]
+#[path = "metrics_tests.rs"]
+mod metrics_tests;
 
 use std::time::Duration;
 

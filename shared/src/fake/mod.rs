@@ -8,6 +8,7 @@
 
 mod clock;
 mod custom_resource;
+mod metrics;
 mod ports;
 mod registry;
 mod state;
@@ -81,6 +82,8 @@ pub enum Op {
     ReplyLedger,
     /// The PUT of a custom-resource answer to its ResponseURL.
     PutReply,
+    /// CloudWatch GetMetricData.
+    GetMetricData,
 }
 
 /// How a hook function answers an invocation.

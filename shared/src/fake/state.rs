@@ -38,6 +38,8 @@ pub(super) struct State {
     pub reply_puts: Vec<(String, String)>,
     /// Executions the alias provider started: (name, input).
     pub started: Vec<(String, serde_json::Value)>,
+    /// Scripted metrics by (function, alias, version).
+    pub version_metrics: BTreeMap<(String, String, String), crate::analysis::judge::VersionMetrics>,
     pub faults: HashMap<Op, VecDeque<Error>>,
     call_counts: HashMap<Op, usize>,
     revisions: u64,
