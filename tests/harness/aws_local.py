@@ -117,6 +117,10 @@ class HarnessApi:
                                                            ("resource", resource)) if v})
         return self.request("GET", "/_harness/events" + (f"?{query}" if query else ""))
 
+    def drain_metrics(self) -> dict:
+        """Waits until the proxy has put every invoke's Lambda metrics into moto's CloudWatch."""
+        return self.request("POST", "/_harness/metrics/drain", {})
+
     def clear_events(self):
         self.request("DELETE", "/_harness/events")
 

@@ -45,6 +45,7 @@ from alias_revisions import AliasRevisions  # noqa: E402
 from awsproto import Call, classify, error_response, parse_function_ref  # noqa: E402
 from cbor_bridge import CborBridge  # noqa: E402
 from event_delivery import EventBus  # noqa: E402
+from lambda_metrics import LambdaMetrics  # noqa: E402
 from executions import Executions  # noqa: E402
 from proxy_state import AliasHistory, CallLog, Faults  # noqa: E402
 
@@ -101,6 +102,7 @@ class Stack:
         self.events = EventBus(f"http://127.0.0.1:{args.moto_port}", self.invoke_function)
         self.alarms.on_transition = self.alarm_changed
         self.executions = Executions(f"http://127.0.0.1:{args.moto_port}", self.events.emit)
+        self.metrics = LambdaMetrics(f"http://127.0.0.1:{args.moto_port}")
         self._lambda = None
         self._lock = threading.Lock()
 
@@ -270,10 +272,13 @@ class Handler(BaseHTTPRequestHandler):
 
             threading.Thread(target=run, daemon=True).start()
             return self.send(202, headers, b"")
+        started = time.monotonic()
         try:
             status, _, data = upstream(stack.watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
         except OSError as exc:
             return self.send(*error_response(call, 500, "ServiceException", f"cargo lambda watch: {exc}"))
+        stack.metrics.invoked(call.function, call.qualifier, executed, status == 500,
+                              (time.monotonic() - started) * 1000)
         headers.append(("Content-Type", "application/json"))
         if status == 200:
             return self.send(200, headers, data)
@@ -288,6 +293,9 @@ class Handler(BaseHTTPRequestHandler):
         route = (self.command, path.rstrip("/"))
         if route == ("GET", "/_harness/health"):
             return self.send_json(200, {"ok": True})
+        if route == ("POST", "/_harness/metrics/drain"):
+            # Every invoke's data points are in moto's CloudWatch once this answers.
+            return self.send_json(200, {"drained": stack.metrics.drain(), "published": stack.metrics.published})
         if route == ("GET", "/_harness/functions"):
             return self.send_json(200, sorted(stack.functions))
         if route == ("GET", "/_harness/alias-history"):
