@@ -31,6 +31,24 @@ use crate::fmt::duration;
 use crate::registry;
 use crate::stepfunctions::{ExecutionApi, SfnApi};
 
+/// Everything an abort may touch: the alias, the registry and its lease, a task token, the topic, and a
+/// CloudFormation stack waiting on the rollout.
+pub trait AbortPorts:
+    AliasRouter + Registry + RolloutControl + TaskCallback + Notifier + ReplyLedger + ReplySender
+{
+}
+
+impl<T> AbortPorts for T where
+    T: AliasRouter
+        + Registry
+        + RolloutControl
+        + TaskCallback
+        + Notifier
+        + ReplyLedger
+        + ReplySender
+{
+}
+
 /// How often the registry is read while waiting for the rollout to end.
 pub const POLL: Duration = Duration::from_secs(1);
 /// How many of the alias's latest records are searched for the aborted rollout's.
@@ -99,13 +117,7 @@ pub async fn abort<P, A, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter
-        + Registry
-        + RolloutControl
-        + TaskCallback
-        + Notifier
-        + ReplyLedger
-        + ReplySender,
+    P: AbortPorts,
     A: ExecutionApi,
     C: Clock,
 {
@@ -189,13 +201,7 @@ async fn abort_alias<P, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter
-        + Registry
-        + RolloutControl
-        + TaskCallback
-        + Notifier
-        + ReplyLedger
-        + ReplySender,
+    P: AbortPorts,
     C: Clock,
 {
     if !request.registry && !request.unowned {
@@ -310,13 +316,7 @@ async fn through_the_owner<P, C>(
     err: &mut dyn Write,
 ) -> i32
 where
-    P: AliasRouter
-        + Registry
-        + RolloutControl
-        + TaskCallback
-        + Notifier
-        + ReplyLedger
-        + ReplySender,
+    P: AbortPorts,
     C: Clock,
 {
     let command = Command::Abort {
