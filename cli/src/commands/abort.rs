@@ -215,52 +215,33 @@ where
         Err(code) => return code,
     };
     let names = (function, alias);
-    if !request.registry {
-        return unowned::take_over(
-            ports,
-            clock.now_millis(),
-            request,
-            names,
-            before,
-            None,
-            None,
-            out,
-            err,
-        )
-        .await;
-    }
-    let lease = match owner_of(ports, function, alias, clock.now_millis()).await {
-        Ok(Owner::Live(lease)) => lease,
-        Ok(Owner::Gone(lease, why)) => {
-            let owner = GoneOwner::of_lease(ports, &lease, why).await;
+    // Without a table nothing can say who owns the alias: only `--unowned` gets this far (checked above).
+    let owner = if request.registry {
+        match owner_of(ports, function, alias, clock.now_millis()).await {
+            Ok(Owner::Live(lease)) => Ok(lease),
+            Ok(Owner::Gone(lease, why)) => Err(Some(GoneOwner::of_lease(ports, &lease, why).await)),
+            Ok(Owner::Nobody) => Err(None),
+            Err(error) => return registry::failed(&error, err),
+        }
+    } else {
+        Err(None)
+    };
+    let lease = match owner {
+        Ok(lease) => lease,
+        Err(gone) => {
             return unowned::take_over(
                 ports,
                 clock.now_millis(),
                 request,
                 names,
                 before,
-                Some(owner),
+                gone,
                 None,
                 out,
                 err,
             )
-            .await;
+            .await
         }
-        Ok(Owner::Nobody) => {
-            return unowned::take_over(
-                ports,
-                clock.now_millis(),
-                request,
-                names,
-                before,
-                None,
-                None,
-                out,
-                err,
-            )
-            .await;
-        }
-        Err(error) => return registry::failed(&error, err),
     };
     let key = LeaseKey {
         function: function.to_string(),
