@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+use shifter::analysis::decide::Decision;
+use shifter::analysis::judge::Outcome as Judged;
 use shifter::domain::percent;
 use shifter::driver::{Observer, Outcome, Progress};
 use shifter::health::Verdict;
@@ -251,7 +253,47 @@ pub fn event_line(n: &Notification) -> String {
         ),
         EventType::RolloutFailed => format!("  rollout failed: {reason}"),
         EventType::RollbackFailed => format!("  ROLLBACK FAILED: {reason}"),
+        EventType::AnalysisPassed | EventType::AnalysisFailed | EventType::AnalysisInconclusive => {
+            analysis_line(n)
+        }
     }
+}
+
+/// `  analysis passed: v7 vs v6 over 300 s (412 and 3702 invocations)` and the evidence, one check per line.
+fn analysis_line(n: &Notification) -> String {
+    let Some(a) = &n.analysis else {
+        return format!(
+            "  analysis: {}",
+            n.reason.as_deref().unwrap_or("no evidence")
+        );
+    };
+    let what = match (a.outcome, a.decision) {
+        (Judged::Passed, _) => "analysis passed".to_string(),
+        (Judged::Failed, _) => "analysis FAILED".to_string(),
+        (_, Decision::Extend { seconds }) => {
+            format!(
+                "analysis inconclusive: baking {} more",
+                fmt::seconds(u64::from(seconds))
+            )
+        }
+        (_, Decision::Fail) => {
+            "analysis inconclusive: failing (whenInconclusive: fail)".to_string()
+        }
+        (_, _) => "analysis inconclusive: going on".to_string(),
+    };
+    let mut out = format!(
+        "  {what}: v{} vs v{} over {} ({} and {} invocations)",
+        a.new_version,
+        a.old_version,
+        fmt::seconds(a.window_seconds),
+        a.new_invocations,
+        a.old_invocations
+    );
+    for line in a.evidence.lines() {
+        out.push_str("\n    ");
+        out.push_str(line);
+    }
+    out
 }
 
 fn weight_bps(n: &Notification) -> u32 {

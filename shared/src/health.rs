@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::decide::AnalysisReport;
 use crate::domain::{AlarmState, AlarmStatus};
 use crate::request::InsufficientData;
 
@@ -19,6 +20,9 @@ pub struct Verdict {
     /// still a firing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cleared: Vec<String>,
+    /// The canary analysis, when this check ran one. Its decision `fail` makes the verdict unhealthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisReport>,
 }
 
 impl Verdict {
@@ -27,6 +31,15 @@ impl Verdict {
             healthy: true,
             ..Verdict::default()
         }
+    }
+
+    /// Adds the analysis this check ran: a `fail` decision makes the verdict unhealthy.
+    pub fn with_analysis(mut self, report: AnalysisReport) -> Self {
+        if report.failure_reason().is_some() {
+            self.healthy = false;
+        }
+        self.analysis = Some(report);
+        self
     }
 
     pub fn reason(&self) -> String {
@@ -45,6 +58,13 @@ impl Verdict {
                 "alarm(s) deleted during the rollout: {}",
                 self.missing.join(", ")
             ));
+        }
+        if let Some(reason) = self
+            .analysis
+            .as_ref()
+            .and_then(AnalysisReport::failure_reason)
+        {
+            parts.push(reason);
         }
         if parts.is_empty() {
             "healthy".to_string()
@@ -82,6 +102,7 @@ pub fn judge(
         failing,
         missing,
         cleared,
+        analysis: None,
     }
 }
 

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::decide::{AnalysisReport, Decision};
+use crate::analysis::judge::Outcome;
 use crate::rollout::Rollout;
 use crate::text::{cap, MAX_OUTSIDE_TEXT};
 use crate::time::rfc3339_now;
@@ -25,11 +27,18 @@ pub enum EventType {
     RolloutFailed,
     /// The rollback itself failed: the alias may still be weighted. Someone must look now.
     RollbackFailed,
+    /// A canary analysis passed (at the end of a bake).
+    AnalysisPassed,
+    /// A canary analysis failed: a rollback follows.
+    AnalysisFailed,
+    /// A canary analysis had too little data (or could not read it): the bake is extended, or the rollout
+    /// passes or fails, as `whenInconclusive` says (`analysis.decision`).
+    AnalysisInconclusive,
 }
 
 impl EventType {
     /// Every event type, in lifecycle order.
-    pub const ALL: [EventType; 8] = [
+    pub const ALL: [EventType; 11] = [
         EventType::RolloutStarted,
         EventType::TrafficShifted,
         EventType::HookSucceeded,
@@ -38,6 +47,9 @@ impl EventType {
         EventType::RolledBack,
         EventType::RolloutFailed,
         EventType::RollbackFailed,
+        EventType::AnalysisPassed,
+        EventType::AnalysisFailed,
+        EventType::AnalysisInconclusive,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +62,9 @@ impl EventType {
             EventType::RolledBack => "RolledBack",
             EventType::RolloutFailed => "RolloutFailed",
             EventType::RollbackFailed => "RollbackFailed",
+            EventType::AnalysisPassed => "AnalysisPassed",
+            EventType::AnalysisFailed => "AnalysisFailed",
+            EventType::AnalysisInconclusive => "AnalysisInconclusive",
         }
     }
 }
@@ -91,6 +106,9 @@ pub struct Notification {
     pub reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_type: Option<String>,
+    /// The analysis an `Analysis*` event reports: its outcome, decision, invocations and evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisReport>,
     /// RFC 3339, UTC.
     pub time: String,
 }
@@ -112,8 +130,25 @@ impl Notification {
             phase: None,
             reason: None,
             error_type: None,
+            analysis: None,
             time: rfc3339_now(),
         }
+    }
+
+    /// The event an analysis gives, if any: Passed, Failed or Inconclusive with its evidence as the reason.
+    /// A check during a bake that found nothing wrong (decision `wait`) is not an event.
+    pub fn of_analysis(rollout: &Rollout, report: &AnalysisReport) -> Option<Self> {
+        if report.decision == Decision::Wait {
+            return None;
+        }
+        let event = match report.outcome {
+            Outcome::Passed => EventType::AnalysisPassed,
+            Outcome::Failed => EventType::AnalysisFailed,
+            Outcome::Inconclusive | Outcome::Error => EventType::AnalysisInconclusive,
+        };
+        let mut n = Notification::new(event, rollout).with_reason(&report.evidence);
+        n.analysis = Some(report.clone());
+        Some(n)
     }
 
     pub fn with_phase(mut self, phase: HookPhase) -> Self {
@@ -169,7 +204,7 @@ mod tests {
     use super::*;
     use crate::text::MAX_OUTSIDE_TEXT;
 
-    const ALL: [EventType; 8] = EventType::ALL;
+    const ALL: [EventType; 11] = EventType::ALL;
 
     #[test]
     fn subjects_are_shorter_than_sns_allows_for_the_longest_names() {

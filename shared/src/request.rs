@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::analysis::settings::AnalysisSettings;
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Strategy};
+use crate::plan::{Plan, Strategy, FULL_BPS};
 use crate::text::{cap, find_duplicate_key, MAX_OUTSIDE_TEXT};
 
 pub const MAX_ALARMS: usize = 100;
@@ -37,6 +38,10 @@ pub struct RolloutRequest {
     pub insufficient_data: InsufficientData,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_topic_arn: Option<String>,
+    /// Canary analysis: `"default"` or an object of settings (`analysis::settings`). Kept as raw JSON so a
+    /// bad setting fails naming `analysis.<field>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +83,7 @@ pub struct RolloutSpec {
     pub alarms: Vec<String>,
     pub insufficient_data: InsufficientData,
     pub notification_topic_arn: Option<String>,
+    pub analysis: Option<AnalysisSettings>,
 }
 
 impl RolloutRequest {
@@ -159,6 +165,17 @@ impl RolloutRequest {
         if let Some(arn) = &self.notification_topic_arn {
             check_topic_arn(arn)?;
         }
+        let analysis = match &self.analysis {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(AnalysisSettings::from_value(value)?),
+        };
+        if analysis.is_some() && !plan.steps.iter().any(|s| s.weight_bps < FULL_BPS) {
+            return Err(Error::invalid(
+                "analysis",
+                "needs a step where both versions take traffic, and this strategy moves all of it at once: \
+                 choose a canary or linear strategy, or drop analysis",
+            ));
+        }
         Ok(RolloutSpec {
             function_name: self.function_name.clone(),
             alias: self.alias.clone(),
@@ -169,6 +186,7 @@ impl RolloutRequest {
             alarms: self.alarms.clone(),
             insufficient_data: self.insufficient_data,
             notification_topic_arn: self.notification_topic_arn.clone(),
+            analysis,
         })
     }
 }

@@ -96,6 +96,7 @@ fn parses_the_full_contract() {
             alarms: vec!["a".into(), "b".into()],
             insufficient_data: InsufficientData::Unhealthy,
             notification_topic_arn: Some(TOPIC.into()),
+            analysis: None,
         }
     );
 }
@@ -893,6 +894,7 @@ fn the_canary_sample_is_the_documented_request() {
             alarms: vec!["orders-errors".into()],
             insufficient_data: InsufficientData::Healthy,
             notification_topic_arn: Some(TOPIC.into()),
+            analysis: None,
         }
     );
     let latest = parse_file(&requests_dir().join("publish-latest.json")).unwrap();

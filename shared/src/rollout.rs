@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::decide::{AnalysisReport, CheckPoint};
+use crate::analysis::settings::AnalysisSettings;
 use crate::domain::Routing;
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step};
@@ -9,7 +11,7 @@ use crate::request::{Hooks, InsufficientData};
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Rollout {
     pub schema_version: u32,
@@ -53,6 +55,26 @@ pub struct Rollout {
     pub insufficient_data: InsufficientData,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_topic_arn: Option<String>,
+    /// Canary analysis: the new version judged against the old one from per-version metrics at the end of
+    /// each bake (and every `intervalSeconds` during one). None: alarms only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSettings>,
+    /// When the current step's weight was applied (ms since the epoch): the analysis window's start.
+    #[serde(default)]
+    pub step_started_ms: u64,
+    /// The seconds of the current step's bake not waited yet: the state machine waits a bake in chunks of
+    /// `analysis.intervalSeconds` when that is set, with an analysis between them. 0 otherwise.
+    #[serde(default)]
+    pub bake_left_seconds: u32,
+    /// The seconds the current step's bake was extended by inconclusive analyses.
+    #[serde(default)]
+    pub extended_seconds: u32,
+    /// When the analysis last ran (ms since the epoch).
+    #[serde(default)]
+    pub analysed_ms: u64,
+    /// The last analysis (shown by `shifter status` and `history`, and in notifications).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_analysis: Option<AnalysisReport>,
 }
 
 impl Rollout {
@@ -76,6 +98,60 @@ impl Rollout {
     /// True once the plan's final (100%) step has been applied.
     pub fn is_complete(&self) -> bool {
         self.steps_done >= self.plan.steps.len()
+    }
+
+    /// Starts the bake of the step just applied: the analysis window opens now. Returns the first wait: the
+    /// whole bake, or its first `intervalSeconds` when the analysis runs during bakes too.
+    pub fn begin_bake(&mut self, now_ms: u64, bake_seconds: u32) -> u32 {
+        self.step_started_ms = now_ms;
+        self.analysed_ms = now_ms;
+        self.extended_seconds = 0;
+        self.bake_left_seconds = bake_seconds;
+        self.next_bake_chunk().unwrap_or(0)
+    }
+
+    /// The next part of the current bake to wait, if any is left (taken off `bake_left_seconds`).
+    pub fn next_bake_chunk(&mut self) -> Option<u32> {
+        if self.bake_left_seconds == 0 {
+            return None;
+        }
+        let interval = self
+            .analysis
+            .as_ref()
+            .and_then(|a| a.interval_seconds)
+            .unwrap_or(u32::MAX);
+        let chunk = self.bake_left_seconds.min(interval);
+        self.bake_left_seconds -= chunk;
+        Some(chunk)
+    }
+
+    /// Whether a check at `now_ms` runs the analysis: only while both versions take traffic, and then at the
+    /// end of a bake, on an operator's promote, or once `intervalSeconds` have passed since the last one.
+    pub fn analysis_due(&self, now_ms: u64, point: CheckPoint) -> bool {
+        let Some(settings) = &self.analysis else {
+            return false;
+        };
+        if self.weight_bps == 0 || self.weight_bps >= crate::plan::FULL_BPS {
+            return false;
+        }
+        point.end_of_bake
+            || point.promote
+            || settings
+                .interval_seconds
+                .is_some_and(|i| now_ms >= self.analysed_ms + u64::from(i) * 1000)
+    }
+
+    /// Records a check made at `now_ms`: the alarms' next history read starts here, and an analysis it ran
+    /// (with any extension it asked for) is kept.
+    pub fn checked(&mut self, now_ms: u64, verdict: &crate::health::Verdict) {
+        self.checked_ms = now_ms;
+        if let Some(report) = &verdict.analysis {
+            self.analysed_ms = now_ms;
+            self.extended_seconds = self
+                .extended_seconds
+                .saturating_add(report.extend_seconds().unwrap_or(0));
+            self.last_analysis = Some(report.clone());
+        }
     }
 
     /// The routing the alias should have right now, if nothing else touched it.

@@ -8,8 +8,15 @@
 //! transitions (Advance, Choice, Wait), and the alias sees the same writes as in the local driver: every
 //! step's weight, each one after a healthy check, then Finalize after a last healthy check.
 //!
+//! With canary analysis (`rollout.analysis`), the check also judges the new version against the old one at the
+//! end of each bake (`usecase::check`): a failed analysis rolls back like an alarm; an inconclusive one may
+//! extend the bake (`waitSeconds` set, nothing shifted: the Choice goes to Bake again). With
+//! `analysis.intervalSeconds` the bake is waited in chunks of that length, with an analysis after each.
+//!
 //! Errors (`errorType`): `AliasChanged`, `Transient`, `AwsRejected`, `InvalidState`.
 
+use shifter::analysis::decide::{AnalysisReport, CheckPoint};
+use shifter::analysis::metrics::MetricsSource;
 use shifter::notification::{EventType, Notification};
 use shifter::plan::FULL_BPS;
 use shifter::ports::{AlarmSource, AliasRouter, Notifier};
@@ -19,21 +26,43 @@ use shifter::usecase;
 
 pub async fn handle<P>(ports: &P, state: RolloutState) -> shifter::Result<RolloutState>
 where
-    P: AliasRouter + AlarmSource + Notifier + RolloutJournal,
+    P: AliasRouter + AlarmSource + MetricsSource + Notifier + RolloutJournal,
 {
     state.check_schema()?;
     let now = shifter::time::unix_millis();
-    let promote = state.operator_command() == Some("promote");
-    let verdict = usecase::check_health(ports, &state.rollout, now).await?;
+    let command = state.operator_command();
+    let promote = command == Some("promote");
+    let mut rollout = state.rollout.clone();
+    if command == Some("resume") {
+        // An operator's resume ends the bake the pause interrupted, as in the local driver.
+        rollout.bake_left_seconds = 0;
+    }
+    let point = CheckPoint {
+        end_of_bake: rollout.bake_left_seconds == 0,
+        promote,
+    };
+    let verdict = usecase::check(ports, &rollout, now, point).await?;
+    rollout.checked(now, &verdict);
+    if let Some(event) = verdict
+        .analysis
+        .as_ref()
+        .and_then(|report| Notification::of_analysis(&rollout, report))
+    {
+        shifter_lambda::publish(ports, &rollout, event).await;
+    }
     let healthy = verdict.healthy;
+    let extend = verdict
+        .analysis
+        .as_ref()
+        .and_then(AnalysisReport::extend_seconds);
     let mut next = RolloutState {
+        rollout,
         verdict: Some(verdict),
         wait_seconds: 0,
         done: false,
         operator: None,
         ..state
     };
-    next.rollout.checked_ms = now;
     if !healthy {
         return Ok(next);
     }
@@ -43,19 +72,25 @@ where
         next.done = true;
         return Ok(next);
     }
+    if let Some(seconds) = extend {
+        // Too little data to judge: bake this step longer (one more Bake and Advance: 3 transitions).
+        tracing::info!(rollout_id = %next.rollout.rollout_id, seconds, "bake extended for the analysis");
+        record_bake(ports, &next, seconds).await;
+        next.wait_seconds = seconds;
+        return Ok(next);
+    }
+    if let Some(chunk) = next.rollout.next_bake_chunk() {
+        // The bake goes on: the analysis runs every `intervalSeconds` during it.
+        next.wait_seconds = chunk;
+        return Ok(next);
+    }
     match next.rollout.next_step().filter(|s| s.weight_bps < FULL_BPS) {
         None => next.done = true,
         Some(step) => {
             next.rollout = usecase::shift_traffic(ports, &next.rollout).await?;
-            let bake = std::time::Duration::from_secs(u64::from(step.bake_seconds));
-            usecase::lease::progress(
-                ports,
-                &next.rollout,
-                shifter::time::unix_millis(),
-                Some(bake),
-            )
-            .await;
-            next.wait_seconds = step.bake_seconds;
+            let shifted = shifter::time::unix_millis();
+            next.wait_seconds = next.rollout.begin_bake(shifted, step.bake_seconds);
+            record_bake(ports, &next, step.bake_seconds).await;
             shifter_lambda::publish(
                 ports,
                 &next.rollout,
@@ -65,6 +100,18 @@ where
         }
     }
     Ok(next)
+}
+
+/// Shows the bake on the registry's record (`shifter status`: when it ends).
+async fn record_bake(journal: &impl RolloutJournal, state: &RolloutState, seconds: u32) {
+    let bake = std::time::Duration::from_secs(u64::from(seconds));
+    usecase::lease::progress(
+        journal,
+        &state.rollout,
+        shifter::time::unix_millis(),
+        Some(bake),
+    )
+    .await;
 }
 
 #[cfg(test)]

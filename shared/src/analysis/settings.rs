@@ -1,8 +1,5 @@
 //! The `analysis` settings of a rollout request: `"default"`, or an object whose omitted fields take the
 //! defaults. Checked before anything changes; errors name the field (`analysis.confidence`) and what is valid.
-//!
-//! Not yet part of `RolloutRequest`: the engine does not run the analysis yet, and a request must not accept a
-//! field that does nothing.
 
 use std::collections::BTreeMap;
 
@@ -13,8 +10,18 @@ use crate::error::{Error, Result};
 
 /// Where a custom metric's dimensions name the version being judged.
 pub const VERSION_PLACEHOLDER: &str = "${version}";
-/// GetMetricData takes at most 500 queries; a check makes 4 per version for Lambda's own metrics.
-pub const MAX_CUSTOM_METRICS: usize = 20;
+/// The team's own metrics per rollout. The settings travel in the state machine's state (at most 256 KB on AWS),
+/// so every part of them is capped: ten metrics at their longest take about 25 KB.
+pub const MAX_CUSTOM_METRICS: usize = 10;
+/// Dimensions per custom metric (CloudWatch allows 30; a per-version metric rarely needs more than three).
+pub const MAX_DIMENSIONS: usize = 5;
+/// A custom metric's `name`: it names the check in the evidence.
+pub const MAX_METRIC_LABEL: usize = 64;
+/// CloudWatch's own limit on a namespace and a metric name.
+pub const MAX_METRIC_NAME: usize = 255;
+/// A dimension's name (CloudWatch: 255) and value (CloudWatch: 1024), capped lower for the state's size.
+pub const MAX_DIMENSION_NAME: usize = 128;
+pub const MAX_DIMENSION_VALUE: usize = 256;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields, default)]
@@ -196,6 +203,32 @@ impl AnalysisSettings {
         }
         for (i, m) in self.metrics.iter().enumerate() {
             let at = |f: &str| format!("analysis.metrics[{i}].{f}");
+            check_text(&at("name"), &m.name, MAX_METRIC_LABEL)?;
+            if self.metrics[..i].iter().any(|other| other.name == m.name) {
+                return Err(Error::invalid(
+                    at("name"),
+                    format!(
+                        "\"{}\" is given twice: each custom metric needs its own name",
+                        m.name
+                    ),
+                ));
+            }
+            check_text(&at("namespace"), &m.namespace, MAX_METRIC_NAME)?;
+            check_text(&at("metricName"), &m.metric_name, MAX_METRIC_NAME)?;
+            if m.dimensions.is_empty() || m.dimensions.len() > MAX_DIMENSIONS {
+                return Err(Error::invalid(
+                    at("dimensions"),
+                    format!("must hold 1 to {MAX_DIMENSIONS} dimensions"),
+                ));
+            }
+            for (name, value) in &m.dimensions {
+                check_text(&at("dimensions"), name, MAX_DIMENSION_NAME)?;
+                check_text(
+                    &format!("{}.{name}", at("dimensions")),
+                    value,
+                    MAX_DIMENSION_VALUE,
+                )?;
+            }
             if !m
                 .dimensions
                 .values()
@@ -234,6 +267,18 @@ impl AnalysisSettings {
         }
         Ok(())
     }
+}
+
+/// 1 to `max` characters, none of them a control character.
+fn check_text(field: &str, text: &str, max: usize) -> Result<()> {
+    let len = text.chars().count();
+    if len == 0 || len > max || text.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            field,
+            format!("must be 1 to {max} characters, with no control characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// `Average`, or `pNN` / `pNN.N` from p1 to p99.9.

@@ -145,6 +145,7 @@ fn notification() -> Notification {
         phase: None,
         reason: None,
         error_type: None,
+        analysis: None,
         time: "2026-11-02T10:00:00.000Z".into(),
     }
 }

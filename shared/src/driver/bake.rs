@@ -12,7 +12,9 @@ use std::time::Duration;
 use tracing::{info, warn};
 
 use super::{LocalDriver, LocalPorts, Observer, Progress};
+use crate::analysis::decide::{AnalysisReport, CheckPoint};
 use crate::error::Result;
+use crate::notification::Notification;
 use crate::ports::Clock;
 use crate::registry::control::{answer, Command, LeaseKey, WaitKind, Waiting};
 use crate::retry::Retrier;
@@ -38,6 +40,17 @@ enum Tick {
     End(BakeEnd),
     /// An operator's `pause` (in a bake), with its maximum in seconds.
     Pause(u32),
+    /// The analysis had too little data at the end of the bake: bake this many seconds more.
+    Extend(u32),
+}
+
+/// What one check of the alarms (and the analysis, when due) found.
+pub(super) enum Checked {
+    Healthy,
+    /// The analysis asks for this many seconds more before it judges.
+    Extend(u32),
+    /// Roll back, for this reason.
+    Unhealthy(String),
 }
 
 impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
@@ -49,8 +62,8 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
         seconds: u32,
         obs: &mut impl Observer,
     ) -> Result<BakeEnd> {
-        let total = Duration::from_secs(u64::from(seconds));
-        let deadline = self.clock.now_millis() + total.as_millis() as u64;
+        let mut total = Duration::from_secs(u64::from(seconds));
+        let mut deadline = self.clock.now_millis() + total.as_millis() as u64;
         loop {
             let remaining = Duration::from_millis(deadline.saturating_sub(self.clock.now_millis()));
             if !remaining.is_zero() {
@@ -62,25 +75,37 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
                 self.clock.sleep(remaining.min(self.check_interval)).await;
             }
             let command = self.command(rollout, WaitKind::Bake).await;
-            match self.act(rollout, command, obs).await? {
-                Tick::Wait => {}
+            let end_of_bake = self.clock.now_millis() >= deadline;
+            let tick = match self.act(rollout, command, end_of_bake, obs).await? {
+                Tick::Pause(max_seconds) => self.pause(rollout, max_seconds, obs).await?,
+                tick => tick,
+            };
+            match tick {
+                Tick::Wait if end_of_bake => return Ok(BakeEnd::Next),
+                Tick::Wait | Tick::Pause(_) => {}
                 Tick::End(end) => return Ok(end),
-                Tick::Pause(max_seconds) => return self.pause(rollout, max_seconds, obs).await,
-            }
-            if self.clock.now_millis() >= deadline {
-                return Ok(BakeEnd::Next);
+                Tick::Extend(more) => {
+                    let more = Duration::from_secs(u64::from(more));
+                    info!(rollout_id = %rollout.rollout_id, seconds = more.as_secs(), "bake extended for the analysis");
+                    total += more;
+                    deadline = self.clock.now_millis() + more.as_millis() as u64;
+                    let bake =
+                        Duration::from_millis(deadline - rollout.step_started_ms.min(deadline));
+                    lease::progress(self.ports, rollout, rollout.step_started_ms, Some(bake)).await;
+                }
             }
         }
     }
 
     /// Holds the current weight until `resume`, `promote` or `abort`, reading the alarms (and the command) every
-    /// `check_interval`; rolls back once `max_seconds` are over.
+    /// `check_interval`; rolls back once `max_seconds` are over. Ends with `Tick::End`, or `Tick::Extend` when
+    /// the analysis after a resume asks for more time.
     async fn pause(
         &self,
         rollout: &mut Rollout,
         max_seconds: u32,
         obs: &mut impl Observer,
-    ) -> Result<BakeEnd> {
+    ) -> Result<Tick> {
         let max = Duration::from_secs(u64::from(max_seconds));
         let deadline = self.clock.now_millis() + max.as_millis() as u64;
         info!(rollout_id = %rollout.rollout_id, max_seconds, "paused by an operator");
@@ -98,23 +123,27 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
             }
             // `command` never answers a pause while paused (`control::answer`).
             let command = self.command(rollout, WaitKind::Pause).await;
-            if let Tick::End(end) = self.act(rollout, command, obs).await? {
-                return Ok(end);
+            if let tick @ (Tick::End(_) | Tick::Extend(_)) =
+                self.act(rollout, command, false, obs).await?
+            {
+                return Ok(tick);
             }
             if self.clock.now_millis() >= deadline {
-                return Ok(BakeEnd::Stop(format!(
+                return Ok(Tick::End(BakeEnd::Stop(format!(
                     "the rollout stayed paused past its maximum pause ({max_seconds} s)"
-                )));
+                ))));
             }
         }
     }
 
-    /// One check of a wait: an `abort` rolls back at once; otherwise the alarms are read (an unhealthy verdict
-    /// rolls back, whatever the command), then `promote`, `resume` or `pause` is acted on.
+    /// One check of a wait: an `abort` rolls back at once; otherwise the alarms are read, and the analysis when
+    /// due (an unhealthy verdict rolls back, whatever the command), then `promote`, `resume` or `pause` is acted
+    /// on. A resume ends the bake, as the state machine's Advance does: its analysis may extend it.
     async fn act(
         &self,
         rollout: &mut Rollout,
         command: Option<Command>,
+        end_of_bake: bool,
         obs: &mut impl Observer,
     ) -> Result<Tick> {
         if let Some(Command::Abort { reason }) = &command {
@@ -122,8 +151,19 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
                 "aborted by an operator: {reason}"
             ))));
         }
-        if let Some(reason) = self.check(rollout, obs).await? {
-            return Ok(Tick::End(BakeEnd::Stop(reason)));
+        let point = CheckPoint {
+            end_of_bake: end_of_bake || matches!(command, Some(Command::Resume)),
+            promote: matches!(command, Some(Command::Promote)),
+        };
+        match self.check(rollout, point, obs).await? {
+            Checked::Unhealthy(reason) => return Ok(Tick::End(BakeEnd::Stop(reason))),
+            Checked::Extend(seconds) => {
+                if matches!(command, Some(Command::Resume)) {
+                    self.show_wait(rollout, WaitKind::Bake).await;
+                }
+                return Ok(Tick::Extend(seconds));
+            }
+            Checked::Healthy => {}
         }
         Ok(match command {
             Some(Command::Promote) => {
@@ -187,25 +227,36 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
         }
     }
 
-    /// Reads the alarms (with the same retry as the state machine's Advance) and records when. Returns the
-    /// reason to roll back, if any.
+    /// Reads the alarms, and runs the analysis when due (`usecase::check`, with the same retry as the state
+    /// machine's Advance), records it, and publishes the analysis's event as Advance does.
     pub(super) async fn check(
         &self,
         rollout: &mut Rollout,
+        point: CheckPoint,
         obs: &mut impl Observer,
-    ) -> Result<Option<String>> {
+    ) -> Result<Checked> {
         let retry = Retrier { clock: self.clock };
         let now = self.clock.now_millis();
         let verdict = retry
             .run("Advance", || {
-                usecase::check_health(self.ports, rollout, now)
+                usecase::check(self.ports, rollout, now, point)
             })
             .await?;
-        rollout.checked_ms = now;
+        rollout.checked(now, &verdict);
         obs.observe(Progress::Checked {
             rollout: &*rollout,
             verdict: &verdict,
         });
-        Ok((!verdict.healthy).then(|| verdict.reason()))
+        let report = verdict.analysis.as_ref();
+        if let Some(event) = report.and_then(|r| Notification::of_analysis(rollout, r)) {
+            self.emit(obs, rollout, event).await;
+        }
+        if !verdict.healthy {
+            return Ok(Checked::Unhealthy(verdict.reason()));
+        }
+        Ok(match report.and_then(AnalysisReport::extend_seconds) {
+            Some(seconds) => Checked::Extend(seconds),
+            None => Checked::Healthy,
+        })
     }
 }

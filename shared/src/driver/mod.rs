@@ -14,6 +14,8 @@ use tracing::info;
 pub use outcome::Outcome;
 pub use progress::{Observer, Progress, Silent};
 
+use crate::analysis::decide::CheckPoint;
+use crate::analysis::metrics::MetricsSource;
 use crate::error::{Error, Result};
 use crate::notification::{EventType, HookPhase, Notification};
 use crate::plan::FULL_BPS;
@@ -25,7 +27,7 @@ use crate::request::RolloutSpec;
 use crate::retry::Retrier;
 use crate::rollout::Rollout;
 use crate::usecase::{self, lease, RollbackAction, RollbackEnd};
-use bake::BakeEnd;
+use bake::{BakeEnd, Checked};
 use lease::Registry;
 
 /// Everything the local driver needs from AWS.
@@ -33,6 +35,7 @@ pub trait LocalPorts:
     AliasRouter
     + FunctionRegistry
     + AlarmSource
+    + MetricsSource
     + HookInvoker
     + Notifier
     + CallerIdentity
@@ -44,6 +47,7 @@ impl<T> LocalPorts for T where
     T: AliasRouter
         + FunctionRegistry
         + AlarmSource
+        + MetricsSource
         + HookInvoker
         + Notifier
         + CallerIdentity
@@ -221,7 +225,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
         if let Some(reason) = self.hook(rollout, HookPhase::PreTraffic, obs).await? {
             return Ok(Flow::Unhealthy(reason));
         }
-        if let Some(reason) = self.check(rollout, obs).await? {
+        if let Checked::Unhealthy(reason) = self.check(rollout, CheckPoint::default(), obs).await? {
             return Ok(Flow::Unhealthy(reason));
         }
         while let Some(step) = rollout.next_step().filter(|s| s.weight_bps < FULL_BPS) {
@@ -230,7 +234,12 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
                 .run("Advance", || usecase::shift_traffic(self.ports, &current))
                 .await?;
             let bake = Duration::from_secs(u64::from(step.bake_seconds));
-            lease::progress(self.ports, rollout, self.clock.now_millis(), Some(bake)).await;
+            let shifted = self.clock.now_millis();
+            // The local driver times the bake itself, checking every `check_interval`: the chunks the state
+            // machine waits are not needed here, only the analysis window's start.
+            rollout.begin_bake(shifted, step.bake_seconds);
+            rollout.bake_left_seconds = 0;
+            lease::progress(self.ports, rollout, shifted, Some(bake)).await;
             self.emit(
                 obs,
                 rollout,

@@ -481,6 +481,12 @@ pub fn canary_rollout() -> crate::rollout::Rollout {
         alarms: vec!["orders-errors".into()],
         insufficient_data: crate::request::InsufficientData::Healthy,
         notification_topic_arn: None,
+        analysis: None,
+        step_started_ms: 0,
+        bake_left_seconds: 0,
+        extended_seconds: 0,
+        analysed_ms: 0,
+        last_analysis: None,
     }
 }
 

@@ -12,7 +12,7 @@ pub mod prepare;
 mod rollback;
 mod shift;
 
-pub use check::check_health;
+pub use check::{analyse, check, check_health, METRICS_ATTEMPTS};
 pub use hook::{hook_event, interpret_hook_reply, run_hook, HookEvent, HookVerdict};
 pub use notify::notify;
 pub use prepare::prepare;

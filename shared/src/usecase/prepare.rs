@@ -191,6 +191,12 @@ where
         alarms: spec.alarms.clone(),
         insufficient_data: spec.insufficient_data,
         notification_topic_arn: spec.notification_topic_arn.clone(),
+        analysis: spec.analysis.clone(),
+        step_started_ms: 0,
+        bake_left_seconds: 0,
+        extended_seconds: 0,
+        analysed_ms: 0,
+        last_analysis: None,
     })
 }
 

@@ -8,6 +8,12 @@
 //! must stay far below 256 KB, and every notification far below SNS's limit.
 
 use serde_json::{json, Value};
+use shifter::analysis::decide::{AnalysisReport, Decision, MAX_EVIDENCE};
+use shifter::analysis::judge::{AnalysisVerdict, CheckResult, Outcome};
+use shifter::analysis::settings::{
+    MAX_CUSTOM_METRICS, MAX_DIMENSIONS, MAX_DIMENSION_NAME, MAX_DIMENSION_VALUE, MAX_METRIC_LABEL,
+    MAX_METRIC_NAME, VERSION_PLACEHOLDER,
+};
 use shifter::domain::{AlarmState, AlarmStatus, HookReply};
 use shifter::fake::FakeAws;
 use shifter::health::judge;
@@ -29,10 +35,12 @@ use shifter_contract_tests::TaskError;
 const KB: usize = 1024;
 /// Step Functions' limit on a state, and SNS's on a message (body, subject and attributes).
 const AWS_LIMIT: usize = 256 * KB;
-/// What the largest state may take: under half the limit. It measures about 101 KB: 100 alarm names of 255
-/// characters sit in it three times (the rollout's list, the verdict's, Rollback's reason: 77 KB), and each
-/// capped 1 KB text of control characters takes up to 7 KB once JSON-escaped (twice inside a Cause).
-const STATE_BUDGET: usize = 112 * KB;
+/// What the largest state may take: well under the limit. It measures about 147 KB: 100 alarm names of 255
+/// characters sit in it three times (the rollout's list, the verdict's, Rollback's reason: 77 KB); each capped
+/// 1 KB text of control characters takes up to 7 KB once JSON-escaped (twice inside a Cause); the `analysis`
+/// settings at their longest (ten custom metrics of five dimensions) take 25 KB, and an analysis report's
+/// evidence (capped at 2 KB) sits in it three times (the verdict, the rollout's last analysis, the reason).
+const STATE_BUDGET: usize = 160 * KB;
 /// What the largest notification may take: a quarter of the limit.
 const MESSAGE_BUDGET: usize = 64 * KB;
 /// Lambda's limit for a synchronous response: the most a hook can reply.
@@ -81,6 +89,45 @@ fn longest_request() -> Value {
         "alarms": alarms,
         "insufficientData": "unhealthy",
         "notificationTopicArn": topic_arn(MAX_TOPIC_ARN),
+        "analysis": longest_analysis(),
+    })
+}
+
+/// The longest `analysis` settings: every custom metric and dimension at its longest.
+fn longest_analysis() -> Value {
+    let metrics: Vec<Value> = (0..MAX_CUSTOM_METRICS)
+        .map(|i| {
+            let dimensions: serde_json::Map<String, Value> = (0..MAX_DIMENSIONS)
+                .map(|d| {
+                    let name = format!("{d}{}", "d".repeat(MAX_DIMENSION_NAME - 1));
+                    let value = format!(
+                        "{VERSION_PLACEHOLDER}{}",
+                        "v".repeat(MAX_DIMENSION_VALUE - VERSION_PLACEHOLDER.len())
+                    );
+                    (name, json!(value))
+                })
+                .collect();
+            json!({
+                "name": format!("{i:02}{}", "m".repeat(MAX_METRIC_LABEL - 2)),
+                "namespace": "n".repeat(MAX_METRIC_NAME),
+                "metricName": "c".repeat(MAX_METRIC_NAME),
+                "dimensions": dimensions,
+                "stat": "p99.9",
+                "compare": "baseline",
+                "maxRatio": f64::MAX,
+            })
+        })
+        .collect();
+    json!({
+        "errorRate": {"maxIncreasePoints": 99.999_999_9},
+        "latency": {"stat": "p99.9", "maxRatio": f64::MAX},
+        "throttles": {"max": u64::MAX},
+        "minInvocations": u64::MAX,
+        "confidence": 0.999_999_9,
+        "whenInconclusive": "extend",
+        "maxExtensionSeconds": 86_400,
+        "intervalSeconds": u32::MAX,
+        "metrics": metrics,
     })
 }
 
@@ -110,6 +157,14 @@ fn the_longest_request_is_valid_and_one_more_of_anything_is_not() {
         .as_array_mut()
         .unwrap()
         .insert(0, json!({"percent": 0.5, "bakeSeconds": 1}));
+    let mut more_metrics = request.clone();
+    let first = more_metrics["analysis"]["metrics"][0].clone();
+    let metrics = more_metrics["analysis"]["metrics"].as_array_mut().unwrap();
+    let mut extra = first.clone();
+    extra["name"] = json!("one-more");
+    metrics.push(extra);
+    let mut more_dimensions = request.clone();
+    more_dimensions["analysis"]["metrics"][0]["dimensions"]["one-more"] = json!("x");
     for too_long in [
         longer("/functionName", "f"),
         longer("/alias", "a"),
@@ -118,8 +173,20 @@ fn the_longest_request_is_valid_and_one_more_of_anything_is_not() {
         longer("/hooks/postTraffic", "e"),
         longer("/alarms/0", "a"),
         longer("/notificationTopicArn", "t"),
+        longer("/analysis/metrics/0/name", "m"),
+        longer("/analysis/metrics/0/namespace", "n"),
+        longer("/analysis/metrics/0/metricName", "c"),
+        longer(
+            &format!(
+                "/analysis/metrics/0/dimensions/0{}",
+                "d".repeat(MAX_DIMENSION_NAME - 1)
+            ),
+            "v",
+        ),
         more_alarms,
         more_steps,
+        more_metrics,
+        more_dimensions,
     ] {
         assert!(
             matches!(validate(&too_long), Err(Error::InvalidRequest { .. })),
@@ -177,6 +244,31 @@ fn longest<T: serde::Serialize>(items: Vec<T>) -> T {
         .unwrap()
 }
 
+/// The longest analysis report: evidence past its cap, of the character JSON escapes (`"`), and every number at
+/// its longest.
+fn longest_report() -> AnalysisReport {
+    let checks = (0..20)
+        .map(|i| CheckResult {
+            check: format!("c{i}"),
+            outcome: Outcome::Failed,
+            evidence: "\"".repeat(MAX_EVIDENCE),
+        })
+        .collect();
+    let verdict = AnalysisVerdict {
+        outcome: Outcome::Failed,
+        checks,
+    };
+    let report = AnalysisReport::new(
+        &verdict,
+        Decision::Fail,
+        ("9999999999", "9999999998"),
+        (u64::MAX, u64::MAX),
+        u64::MAX,
+    );
+    assert!(report.evidence.len() <= MAX_EVIDENCE);
+    report
+}
+
 /// A state with every field at its longest at once: the largest Rollout, a verdict with every alarm failing,
 /// the longest hook outcome, caught errors at both Catches, and the longest reason Rollback can write.
 fn largest_state() -> RolloutState {
@@ -217,6 +309,12 @@ fn largest_state() -> RolloutState {
         alarms: spec.alarms,
         insufficient_data: spec.insufficient_data,
         notification_topic_arn: spec.notification_topic_arn,
+        analysis: spec.analysis,
+        step_started_ms: u64::MAX,
+        bake_left_seconds: u32::MAX,
+        extended_seconds: u32::MAX,
+        analysed_ms: u64::MAX,
+        last_analysis: Some(longest_report()),
     };
     let firing: Vec<AlarmStatus> = rollout
         .alarms
@@ -227,7 +325,8 @@ fn largest_state() -> RolloutState {
             transitioned_ms: Some(u64::MAX),
         })
         .collect();
-    let verdict = judge(&rollout.alarms, &firing, &[], rollout.insufficient_data);
+    let verdict = judge(&rollout.alarms, &firing, &[], rollout.insufficient_data)
+        .with_analysis(longest_report());
     assert_eq!(verdict.failing.len(), MAX_ALARMS);
     let mut state = RolloutState::new(rollout);
     state.wait_seconds = MAX_TOTAL_SECONDS as u32;
