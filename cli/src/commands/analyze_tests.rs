@@ -141,6 +141,29 @@ async fn a_version_with_no_data_at_all_is_inconclusive_never_passed() {
 }
 
 #[tokio::test]
+async fn a_custom_metric_in_the_settings_is_read_per_version_and_judged() {
+    let with = |value: f64| {
+        let mut m = metrics(1010, 5, 120.0);
+        m.custom.insert("checkout-failures".into(), Some(value));
+        m
+    };
+    let aws = aws(with(2.0), with(9.0));
+    let mut a = request(OutputFormat::Json);
+    a.settings = settings(
+        r#"{"metrics": [{"name": "checkout-failures", "namespace": "Orders", "metricName": "CheckoutFailed",
+            "dimensions": {"Version": "${version}"}, "stat": "Sum", "compare": "threshold", "max": 5}]}"#,
+    )
+    .unwrap();
+    assert_eq!(a.query(NOW).custom.len(), 1);
+    let got = analyzed(&aws, &a).await;
+    assert_eq!(got.0, EXIT_FAILED, "{}", shown(&got));
+    let v = parsed_json(&got.1);
+    assert_eq!(v["versions"]["7"]["custom"]["checkout-failures"], 9.0);
+    assert_eq!(v["checks"][3]["check"], "checkout-failures");
+    assert_eq!(v["checks"][3]["outcome"], "Failed");
+}
+
+#[tokio::test]
 async fn a_failed_read_is_an_error_with_its_own_exit_code() {
     let aws = aws(metrics(3702, 15, 118.0), metrics(407, 33, 122.0));
     let throttled = || Error::Transient {
