@@ -90,6 +90,17 @@ pub enum Command {
     /// (nothing was read).
     #[command(after_help = HISTORY_EXAMPLES)]
     History(HistoryArgs),
+    /// Judge one version of an alias against another from Lambda's per-version metrics, as a rollout's canary
+    /// analysis does, without a rollout: one GetMetricData call over the last --since, then one line of
+    /// evidence per check and the verdict.
+    ///
+    /// The versions are the ones the alias routed to (Lambda publishes Invocations, Errors, Throttles and
+    /// Duration per ExecutedVersion for a weighted alias only). Reads only.
+    /// Exit codes: 0 Passed, 1 Failed, 2 invalid argument (nothing was read), 3 Inconclusive (too few
+    /// invocations, or no data), 4 Error: the metrics could not be read (an AWS error, or no AWS region or
+    /// credentials).
+    #[command(after_help = ANALYZE_EXAMPLES)]
+    Analyze(AnalyzeArgs),
 }
 
 /// `--output` of promote, pause and resume.
@@ -129,6 +140,12 @@ const LIST_EXAMPLES: &str = "Examples:
 const HISTORY_EXAMPLES: &str = "Examples:
   shifter history orders:live --table rollouts
   shifter history orders:live --limit 3 --output json";
+
+const ANALYZE_EXAMPLES: &str = "Examples:
+  shifter analyze orders:live --versions 6,7 --since 15m
+  shifter analyze orders:live --versions 6,7 --since 1h --analysis '{\"errorRate\":{\"maxIncreasePoints\":0.5}}'
+  shifter analyze arn:aws:lambda:us-east-1:123456789012:function:orders:live --versions 6,7 \\
+      --analysis @analysis.json --output json";
 
 const STATUS_EXAMPLES: &str = "Examples:
   shifter status arn:aws:states:us-east-1:123456789012:execution:shifter-rollout:r-20240101-abcd
@@ -360,6 +377,33 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "NAME", env = "SHIFTER_TABLE")]
     pub table: Option<String>,
     /// A table for people, or the records as a JSON array.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AnalyzeArgs {
+    /// The alias, as function:alias (the function by name, or a function ARN with the alias as its
+    /// qualifier).
+    #[arg(value_name = "FUNCTION:ALIAS")]
+    pub target: String,
+    /// OLD,NEW: the baseline version first, then the version being judged (published version numbers):
+    /// --versions 6,7 judges version 7 against version 6.
+    #[arg(long, value_name = "OLD,NEW", value_parser = crate::commands::analyze::versions)]
+    pub versions: crate::commands::analyze::Versions,
+    /// The window: the last this much time, in whole minutes (15m, 90m, 2h, 300s), from 1m up to 24h. It ends
+    /// at the next whole minute.
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = crate::commands::analyze::since)]
+    pub since: u64,
+    /// The analysis settings, as a rollout request's `analysis` field: "default", a JSON object (omitted
+    /// fields take the defaults), or @FILE with either. Checked before anything is read; errors name the
+    /// field (analysis.confidence).
+    #[arg(long, value_name = "SETTINGS", default_value = "default")]
+    pub analysis: String,
+    /// text: one line of evidence per check, then the verdict with each version's invocations; json: one
+    /// object on stdout: functionName, alias, baselineVersion, newVersion, window (start, end, seconds),
+    /// versions (each one's invocations, errors, throttles, latencyMs, custom), outcome (Passed, Failed,
+    /// Inconclusive or Error), checks (check, outcome, evidence) and error.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
 }

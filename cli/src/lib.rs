@@ -5,7 +5,8 @@
 //! - `deploy`: the mode-independent deploy flow; `local`: the `--local` mode (the `LocalDriver`);
 //!   `machine`: the state-machine mode (start and follow an execution); `status`; all over `stepfunctions`
 //!   (the `ExecutionApi` seam) and `follow` (history → progress and outcome).
-//! - `commands`: `promote`, `pause`, `resume` and `abort`, sent to a running rollout through the registry.
+//! - `commands`: `promote`, `pause`, `resume` and `abort`, sent to a running rollout through the registry;
+//!   and `analyze`, the canary analysis of two versions, without a rollout.
 //! - `render` and `text`: progress and outcome as text (a bar on a terminal) or JSON lines.
 //! - `list` and `history`: the rollout registry (`--table`), with what they share in `registry`.
 //! - `aws_env`: this shell's AWS configuration, checked for a region and credentials before any call.

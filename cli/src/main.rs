@@ -4,7 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 use shifter_cli::args::{Cli, Command};
-use shifter_cli::commands::{abort, pause, promote, resume};
+use shifter_cli::commands::{abort, analyze, pause, promote, resume};
 use shifter_cli::render::Renderer;
 use shifter_cli::{deploy, history, list, logging, plan_cmd, status};
 
@@ -24,6 +24,7 @@ fn main() {
         Command::Abort(args) => runtime().block_on(abort::run(args)),
         Command::List(args) => runtime().block_on(list::run(args)),
         Command::History(args) => runtime().block_on(history::run(args)),
+        Command::Analyze(args) => runtime().block_on(analyze::run(args)),
     };
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

@@ -3,8 +3,12 @@
 //! on it, as the alias's only writer. `abort` then waits for the rollout to end; `stop` is its fallback for
 //! executions the registry does not know (StopExecution, then a fenced rollback from this process), and
 //! `unowned` for an alias that no live rollout owns (restored from this process).
+//!
+//! `analyze` is apart: it steers nothing, and judges two versions of an alias from their metrics, as a
+//! rollout's canary analysis does.
 
 pub mod abort;
+pub mod analyze;
 #[cfg(test)]
 mod fixture;
 pub mod pause;
