@@ -125,20 +125,22 @@ impl Rollout {
         Some(chunk)
     }
 
-    /// Whether a check at `now_ms` runs the analysis: only while both versions take traffic, and then at the
+    /// Whether a check at `point` runs the analysis: only while both versions take traffic, and then at the
     /// end of a bake, on an operator's promote, or once `intervalSeconds` have passed since the last one.
-    pub fn analysis_due(&self, now_ms: u64, point: CheckPoint) -> bool {
-        let Some(settings) = &self.analysis else {
-            return false;
-        };
-        if self.weight_bps == 0 || self.weight_bps >= crate::plan::FULL_BPS {
-            return false;
-        }
-        point.end_of_bake
-            || point.promote
-            || settings
-                .interval_seconds
-                .is_some_and(|i| now_ms >= self.analysed_ms + u64::from(i) * 1000)
+    pub fn analysis_due(&self, point: CheckPoint) -> bool {
+        self.analysis.is_some()
+            && self.weight_bps > 0
+            && self.weight_bps < crate::plan::FULL_BPS
+            && (point.end_of_bake || point.promote || point.interval_over)
+    }
+
+    /// Whether `analysis.intervalSeconds` have passed since the last analysis (the local driver's clock; the
+    /// state machine knows it from the chunk of bake it just waited).
+    pub fn interval_over(&self, now_ms: u64) -> bool {
+        self.analysis
+            .as_ref()
+            .and_then(|a| a.interval_seconds)
+            .is_some_and(|i| now_ms >= self.analysed_ms.saturating_add(u64::from(i) * 1000))
     }
 
     /// Records a check made at `now_ms`: the alarms' next history read starts here, and an analysis it ran

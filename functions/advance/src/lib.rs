@@ -37,9 +37,11 @@ where
         // An operator's resume ends the bake the pause interrupted, as in the local driver.
         rollout.bake_left_seconds = 0;
     }
+    // Advance runs after a whole bake (or a resume, or a promote), or after one `intervalSeconds` chunk of it.
     let point = CheckPoint {
         end_of_bake: rollout.bake_left_seconds == 0,
         promote,
+        interval_over: rollout.bake_left_seconds > 0,
     };
     let verdict = usecase::check(ports, &rollout, now, point).await?;
     rollout.checked(now, &verdict);

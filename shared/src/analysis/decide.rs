@@ -23,6 +23,8 @@ pub struct CheckPoint {
     /// An operator asked to promote: an inconclusive analysis no longer holds the rollout back (a failed one
     /// still rolls it back, as an alarm does).
     pub promote: bool,
+    /// `analysis.intervalSeconds` have passed since the last analysis: one runs during the bake.
+    pub interval_over: bool,
 }
 
 /// What the rollout does after one analysis.

@@ -154,6 +154,7 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
         let point = CheckPoint {
             end_of_bake: end_of_bake || matches!(command, Some(Command::Resume)),
             promote: matches!(command, Some(Command::Promote)),
+            interval_over: rollout.interval_over(self.clock.now_millis()),
         };
         match self.check(rollout, point, obs).await? {
             Checked::Unhealthy(reason) => return Ok(Tick::End(BakeEnd::Stop(reason))),

@@ -322,6 +322,8 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
 }
 
 #[cfg(test)]
+mod analysis_tests;
+#[cfg(test)]
 mod aws_rules_tests;
 #[cfg(test)]
 mod listen_tests;

@@ -16,7 +16,18 @@ impl MetricsSource for FakeAws {
             .iter()
             .map(|v| {
                 let key = (q.function_name.clone(), q.alias.clone(), v.clone());
-                let mut m = st.version_metrics.get(&key).cloned().unwrap_or_default();
+                let mut m = match st.version_rates.get(&key) {
+                    Some(rate) => {
+                        let minutes = q.end_ms.saturating_sub(q.start_ms) / 60_000;
+                        VersionMetrics {
+                            invocations: rate.invocations * minutes,
+                            errors: rate.errors * minutes,
+                            throttles: rate.throttles * minutes,
+                            ..rate.clone()
+                        }
+                    }
+                    None => st.version_metrics.get(&key).cloned().unwrap_or_default(),
+                };
                 // Only what the query asked for comes back.
                 if q.latency_stat.is_none() {
                     m.latency_ms = None;
@@ -41,6 +52,21 @@ impl FakeAws {
         self.lock().version_metrics.insert(
             (function.to_string(), alias.to_string(), version.to_string()),
             metrics,
+        );
+        self
+    }
+
+    /// Scripts a steady traffic for one version: every whole minute of a window holds `per_minute`'s counts.
+    pub fn set_version_rate(
+        &self,
+        function: &str,
+        alias: &str,
+        version: &str,
+        per_minute: VersionMetrics,
+    ) -> &Self {
+        self.lock().version_rates.insert(
+            (function.to_string(), alias.to_string(), version.to_string()),
+            per_minute,
         );
         self
     }

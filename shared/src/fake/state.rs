@@ -40,6 +40,8 @@ pub(super) struct State {
     pub started: Vec<(String, serde_json::Value)>,
     /// Scripted metrics by (function, alias, version).
     pub version_metrics: BTreeMap<(String, String, String), crate::analysis::judge::VersionMetrics>,
+    /// Per-minute counts: a window of N minutes reads N times these (latency and custom values as they are).
+    pub version_rates: BTreeMap<(String, String, String), crate::analysis::judge::VersionMetrics>,
     pub faults: HashMap<Op, VecDeque<Error>>,
     call_counts: HashMap<Op, usize>,
     revisions: u64,

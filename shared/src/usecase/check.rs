@@ -24,7 +24,7 @@ pub async fn check(
     point: CheckPoint,
 ) -> Result<Verdict> {
     let verdict = check_health(ports, rollout, now_ms).await?;
-    if !rollout.analysis_due(now_ms, point) {
+    if !rollout.analysis_due(point) {
         return Ok(verdict);
     }
     let report = analyse(ports, rollout, now_ms, point).await;
