@@ -282,7 +282,8 @@ def cmd_up(args) -> int:
         return 1
     # The proxy's own source is part of the identity: editing the harness restarts it on the next `up`.
     sources = ("proxy.py", "awsproto.py", "cbor_bridge.py", "alarm_history.py", "alias_revisions.py", "proxy_state.py",
-               "aws_events.py", "event_delivery.py", "executions.py")
+               "aws_events.py", "event_delivery.py", "executions.py", "lambda_metrics.py", "metric_percentiles.py",
+               "version_env.py")
     code = hashlib.sha256(b"".join((HERE / f).read_bytes() for f in sources))
     wanted = {"port": args.port, "moto_port": args.moto_port, "watch_port": args.watch_port,
               "workspace": str(workspace), "functions": functions, "proxy_code": code.hexdigest()[:16]}
@@ -307,6 +308,10 @@ def cmd_up(args) -> int:
         return 1
 
     env = child_env(args.venv)
+    endpoint = f"http://127.0.0.1:{args.port}"
+    env_vars = f"AWS_ENDPOINT_URL={endpoint},AWS_REGION=us-east-1,AWS_DEFAULT_REGION=us-east-1," \
+               f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}," \
+               f"SHIFTER_STATE_MACHINE_ARN={PROVIDER_STATE_MACHINE_ARN}"
     procs = {}
     try:
         # moto and the proxy first (moto is ready in < 1 s); moto warms up while cargo builds.
@@ -317,7 +322,9 @@ def cmd_up(args) -> int:
         procs["proxy"] = spawn(paths, "proxy", [str(args.venv / "bin" / "python"), "-u", str(HERE / "proxy.py"),
                                                 "--port", str(args.port), "--moto-port", str(args.moto_port),
                                                 "--watch-port", str(args.watch_port),
-                                                "--functions", ",".join(functions)], env, workspace)
+                                                "--functions", ",".join(functions), "--workspace", str(workspace),
+                                                "--watch-env", env_vars, "--log-dir", str(paths.log)], env,
+                               workspace)
         deadline = time.monotonic() + args.timeout
         wait_ready(paths, "moto", procs["moto"], lambda: http_status(args.moto_port, "/moto-api/config") is not None,
                    deadline)
@@ -339,10 +346,6 @@ def cmd_up(args) -> int:
                                  f"{paths.logfile('cargo-build')}:\n{log_tail(paths.logfile('cargo-build'))}")
             print(f"cargo build --workspace --bins: {time.monotonic() - tb:.1f}s")
         deadline = time.monotonic() + args.timeout
-        endpoint = f"http://127.0.0.1:{args.port}"
-        env_vars = f"AWS_ENDPOINT_URL={endpoint},AWS_REGION=us-east-1,AWS_DEFAULT_REGION=us-east-1," \
-                   f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}," \
-                   f"SHIFTER_STATE_MACHINE_ARN={PROVIDER_STATE_MACHINE_ARN}"
         procs["watch"] = spawn(paths, "watch", ["cargo", "lambda", "watch", "-A", "127.0.0.1", "-P",
                                                 str(args.watch_port), "--ignore-changes", "--env-var", env_vars],
                                env, workspace)

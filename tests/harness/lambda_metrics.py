@@ -16,8 +16,9 @@ import traceback
 
 
 class LambdaMetrics:
-    def __init__(self, moto_endpoint: str):
+    def __init__(self, moto_endpoint: str, on_put=None):
         self.endpoint = moto_endpoint
+        self.on_put = on_put  # on_put(namespace, metric_data) after each put (metric_percentiles records them)
         self._queue: queue.Queue = queue.Queue()
         self._client = None
         self.published = 0
@@ -72,4 +73,6 @@ class LambdaMetrics:
             data.append({"MetricName": "Duration", "Dimensions": d, "Timestamp": at, "Value": duration_ms,
                          "Unit": "Milliseconds"})
         self._cloudwatch().put_metric_data(Namespace="AWS/Lambda", MetricData=data)
+        if self.on_put:
+            self.on_put("AWS/Lambda", data)
         self.published += 1

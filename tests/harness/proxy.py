@@ -17,6 +17,10 @@ Clients (boto3, the Rust SDK, moto's own Step Functions engine via MOTO_PORT) al
   (template.yaml's, by stack_local.deploy) deliver them to the functions as EventBridge would (event_delivery.py).
   GET /_harness/events lists them with their deliveries.
 - StopExecution ends an execution waiting in a callback Task at once (ABORTED), as on AWS (executions.py).
+- Percentile statistics of GetMetricData, which moto answers with 500, are served from the data points recorded
+  here (metric_percentiles.py).
+- A version with its own environment variables runs in a `cargo lambda watch` started with them
+  (version_env.py; GET /_harness/version-environments).
 - Every call received is logged (GET /_harness/calls).
 - Everything else -> moto, verbatim.
 Stdlib only apart from boto3/cbor2 (from the harness venv). Run by harness.py; binds 127.0.0.1 only.
@@ -46,6 +50,8 @@ from awsproto import Call, classify, error_response, parse_function_ref  # noqa:
 from cbor_bridge import CborBridge  # noqa: E402
 from event_delivery import EventBus  # noqa: E402
 from lambda_metrics import LambdaMetrics  # noqa: E402
+from metric_percentiles import MetricRecorder, Percentiles  # noqa: E402
+from version_env import VersionEnvironments, parse_env_list  # noqa: E402
 from executions import Executions  # noqa: E402
 from proxy_state import AliasHistory, CallLog, Faults  # noqa: E402
 
@@ -102,7 +108,11 @@ class Stack:
         self.events = EventBus(f"http://127.0.0.1:{args.moto_port}", self.invoke_function)
         self.alarms.on_transition = self.alarm_changed
         self.executions = Executions(f"http://127.0.0.1:{args.moto_port}", self.events.emit)
-        self.metrics = LambdaMetrics(f"http://127.0.0.1:{args.moto_port}")
+        self.recorded_metrics = MetricRecorder()
+        self.percentiles = Percentiles(self.recorded_metrics)
+        self.metrics = LambdaMetrics(f"http://127.0.0.1:{args.moto_port}", on_put=self.recorded_metrics.record)
+        self.version_envs = VersionEnvironments(self.lambda_client, args.workspace, parse_env_list(args.watch_env),
+                                                args.log_dir, args.watch_port)
         self._lambda = None
         self._lock = threading.Lock()
 
@@ -218,6 +228,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(*error_response(call, fault["status"], fault["code"], fault["message"]))
         if stack.alarms.handles(call):
             return self.send(*stack.alarms.handle(call, url.query, body, lambda: self.forward(call, body)))
+        if stack.percentiles.handles(call):
+            return self.send(*stack.percentiles.handle(call, self.headers, body, lambda b: self.forward(call, b)))
         if call.protocol == "cbor":
             return self.send(*stack.bridge.handle(call.target, call.operation, body))
         if stack.executions.handles(call):
@@ -236,6 +248,7 @@ class Handler(BaseHTTPRequestHandler):
             stack.revisions.clear()  # moto forgot the aliases
             stack.events.reset()  # ... the rules and queues
             stack.executions.reset()  # ... and the executions
+            stack.recorded_metrics.clear()  # ... and the metrics
         return self.send(status, headers, data)
 
     def forward(self, call: Call, body: bytes) -> tuple[int, list, bytes]:
@@ -262,10 +275,15 @@ class Handler(BaseHTTPRequestHandler):
         kind = self.headers.get("X-Amz-Invocation-Type", "RequestResponse")
         if kind == "DryRun":
             return self.send(204, headers, b"")
+        try:
+            # A version with its own environment variables runs in a watch started with them (version_env.py).
+            watch_port = stack.version_envs.port_for(call.function, executed)
+        except OSError as exc:
+            return self.send(*error_response(call, 500, "ServiceException", f"harness: {exc}"))
         if kind == "Event":
             def run():
                 try:
-                    status, _, data = upstream(stack.watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
+                    status, _, data = upstream(watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
                     self.log_message("async invoke %s -> %s %s", call.function, status, data[:200])
                 except OSError as exc:
                     self.log_message("async invoke %s failed: %s", call.function, exc)
@@ -274,7 +292,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(202, headers, b"")
         started = time.monotonic()
         try:
-            status, _, data = upstream(stack.watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
+            status, _, data = upstream(watch_port, "POST", path, fwd, body, LAMBDA_TIMEOUT_S)
         except OSError as exc:
             return self.send(*error_response(call, 500, "ServiceException", f"cargo lambda watch: {exc}"))
         stack.metrics.invoked(call.function, call.qualifier, executed, status == 500,
@@ -296,6 +314,8 @@ class Handler(BaseHTTPRequestHandler):
         if route == ("POST", "/_harness/metrics/drain"):
             # Every invoke's data points are in moto's CloudWatch once this answers.
             return self.send_json(200, {"drained": stack.metrics.drain(), "published": stack.metrics.published})
+        if route == ("GET", "/_harness/version-environments"):
+            return self.send_json(200, stack.version_envs.list())
         if route == ("GET", "/_harness/functions"):
             return self.send_json(200, sorted(stack.functions))
         if route == ("GET", "/_harness/alias-history"):
@@ -356,6 +376,9 @@ def main(argv=None):
     p.add_argument("--moto-port", type=int, required=True)
     p.add_argument("--watch-port", type=int, required=True)
     p.add_argument("--functions", default="", help="comma-separated workspace binary names")
+    p.add_argument("--workspace", default=None, help="cargo workspace, for watches of version environments")
+    p.add_argument("--watch-env", default="", help="the main watch's --env-var list (K=V,K2=V2)")
+    p.add_argument("--log-dir", default=None, help="where the version environments' watches log")
     args = p.parse_args(argv)
     Handler.stack = Stack(args)
     server = Server(("127.0.0.1", args.port), Handler)
