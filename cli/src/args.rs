@@ -197,6 +197,10 @@ pub struct RequestArgs {
     /// How an alarm in INSUFFICIENT_DATA counts [default: healthy].
     #[arg(long, value_enum, value_name = "POLICY")]
     pub insufficient_data: Option<Policy>,
+    /// Canary analysis: judge the new version against the old one from Lambda's per-version metrics at the
+    /// end of each bake. `default`, a JSON object of settings, or @FILE (see README "Canary analysis").
+    #[arg(long, value_name = "SETTINGS")]
+    pub analysis: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -353,6 +357,13 @@ pub struct PlanArgs {
     /// 10000 is 100%) and bakeSeconds, or one RequestRejected object.
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
+    /// Canary analysis settings to plan with (as `shifter deploy --analysis`): `default`, JSON or @FILE.
+    #[arg(long, value_name = "SETTINGS")]
+    pub analysis: Option<String>,
+    /// The alias's traffic, as `600/min` or `10/s`: the plan then shows how long each step needs for the
+    /// analysis to reach `minInvocations` on both versions.
+    #[arg(long, value_name = "RATE", value_parser = crate::plan_analysis::parse_rate)]
+    pub traffic: Option<f64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -23,6 +23,7 @@ pub mod list;
 pub mod local;
 pub mod logging;
 pub mod machine;
+pub mod plan_analysis;
 pub mod plan_cmd;
 pub mod registry;
 pub mod render;

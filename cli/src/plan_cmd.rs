@@ -1,4 +1,5 @@
-//! `shifter plan`: validates a strategy (or a whole request) and shows its steps. No AWS calls at all.
+//! `shifter plan`: validates a strategy (or a whole request) and shows its steps, and the canary analysis's
+//! checks when the request has one. No AWS calls at all.
 
 use std::io::Write;
 
@@ -8,6 +9,7 @@ use shifter::Error;
 
 use crate::args::{OutputFormat, PlanArgs, RequestArgs};
 use crate::fmt;
+use crate::plan_analysis;
 use crate::render::{self, error_line, rejected_json};
 use crate::request::{spec_from_args, PLACEHOLDER_ALIAS, PLACEHOLDER_FUNCTION};
 
@@ -16,7 +18,14 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     match plan_spec(args) {
         Ok(spec) => {
             let text = match args.output {
-                OutputFormat::Text => table(&spec),
+                OutputFormat::Text => match &spec.analysis {
+                    Some(settings) => format!(
+                        "{}\n{}",
+                        table(&spec),
+                        plan_analysis::describe(settings, &spec.plan, args.traffic)
+                    ),
+                    None => table(&spec),
+                },
                 OutputFormat::Json => {
                     serde_json::to_string(&spec.plan).expect("a plan always serializes")
                 }
@@ -40,6 +49,7 @@ pub fn plan_spec(args: &PlanArgs) -> Result<RolloutSpec, Error> {
     let mut request = RequestArgs {
         request: args.request.clone(),
         strategy: args.strategy.clone(),
+        analysis: args.analysis.clone(),
         ..RequestArgs::default()
     };
     if args.request.is_none() {

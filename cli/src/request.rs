@@ -34,6 +34,12 @@ pub fn build_request(args: &RequestArgs) -> Result<Value, Error> {
     if !args.alarms.is_empty() {
         request.insert("alarms".into(), args.alarms.clone().into());
     }
+    if let Some(analysis) = &args.analysis {
+        request.insert(
+            "analysis".into(),
+            crate::commands::analyze::settings_value(analysis)?,
+        );
+    }
     if let Some(policy) = args.insufficient_data {
         request.insert("insufficientData".into(), policy.as_str().into());
     }

@@ -113,6 +113,11 @@ pub fn target(text: &str) -> Result<(String, String), String> {
 /// `--analysis`: `default`, a JSON object, or `@FILE` holding either; checked as a rollout request's
 /// `analysis` field, so errors name the field (`analysis.confidence`).
 pub fn settings(text: &str) -> Result<AnalysisSettings, Error> {
+    AnalysisSettings::from_value(&settings_value(text)?)
+}
+
+/// `--analysis` as the request's raw `analysis` value (`shifter deploy` and `plan` put it in the request).
+pub fn settings_value(text: &str) -> Result<Value, Error> {
     let text = text.trim();
     let body = match text.strip_prefix('@') {
         Some(path) => std::fs::read_to_string(path)
@@ -120,14 +125,11 @@ pub fn settings(text: &str) -> Result<AnalysisSettings, Error> {
         None => text.to_string(),
     };
     let body = body.trim();
-    let value = if body == "default" {
-        Value::String(body.to_string())
-    } else {
-        serde_json::from_str(body).map_err(|e| {
-            Error::invalid("analysis", format!("not \"default\" and not JSON ({e})"))
-        })?
-    };
-    AnalysisSettings::from_value(&value)
+    if body == "default" {
+        return Ok(Value::String(body.to_string()));
+    }
+    serde_json::from_str(body)
+        .map_err(|e| Error::invalid("analysis", format!("not \"default\" and not JSON ({e})")))
 }
 
 /// What to analyse, checked.

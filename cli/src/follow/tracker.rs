@@ -233,6 +233,14 @@ impl Tracker {
             ("TaskStateExited", ADVANCE) => {
                 if let Some(verdict) = &state.verdict {
                     obs.observe(Progress::Checked { rollout, verdict });
+                    // The analysis's event, as Advance published it (and as the local driver shows it).
+                    if let Some(n) = verdict
+                        .analysis
+                        .as_ref()
+                        .and_then(|report| Notification::of_analysis(rollout, report))
+                    {
+                        Self::lifecycle(obs, n);
+                    }
                 }
                 if rollout.steps_done > self.steps_shown {
                     self.steps_shown = rollout.steps_done;
