@@ -100,7 +100,11 @@ fn row(r: &RolloutRecord) -> Vec<String> {
         r.status.as_str().to_string(),
         versions(r),
         duration(r),
-        r.reason.as_deref().map(one_line).unwrap_or_default(),
+        r.reason
+            .as_deref()
+            .or(r.analysis.as_deref())
+            .map(one_line)
+            .unwrap_or_default(),
     ]
 }
 

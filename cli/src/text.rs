@@ -176,8 +176,9 @@ impl Observer for TextRender {
                 if let Some(b) = &self.bar {
                     b.bar.set_message(self.alarms.clone());
                 }
-                if !verdict.healthy {
-                    let line = format!("  alarms: {}", verdict.reason());
+                // An unhealthy analysis shows as its own event (`analysis_line`).
+                if !verdict.alarms_healthy() {
+                    let line = format!("  alarms: {}", verdict.alarm_reason());
                     self.line(&line);
                 }
             }
@@ -205,10 +206,10 @@ impl Observer for TextRender {
 fn alarm_status(rollout: &Rollout, verdict: &Verdict) -> String {
     if rollout.alarms.is_empty() {
         "no alarms".into()
-    } else if verdict.healthy {
+    } else if verdict.alarms_healthy() {
         "alarms OK".into()
     } else {
-        verdict.reason()
+        verdict.alarm_reason()
     }
 }
 

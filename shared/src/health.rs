@@ -42,6 +42,20 @@ impl Verdict {
         self
     }
 
+    /// Whether the alarms alone are healthy (the analysis aside).
+    pub fn alarms_healthy(&self) -> bool {
+        self.failing.is_empty() && self.missing.is_empty() && self.cleared.is_empty()
+    }
+
+    /// What the alarms said, the analysis aside.
+    pub fn alarm_reason(&self) -> String {
+        Verdict {
+            analysis: None,
+            ..self.clone()
+        }
+        .reason()
+    }
+
     pub fn reason(&self) -> String {
         let mut parts = Vec::new();
         if !self.failing.is_empty() {

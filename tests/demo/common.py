@@ -48,4 +48,5 @@ def print_notifications(queue):
     for n in queue.drain():
         body = n["Message"]
         print(f"{n['MessageAttributes'].get('eventType', '?'):17} weight {body.get('weightPercent', 0):>5}%  "
-              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  {body.get('reason') or ''}")
+              f"v{body.get('currentVersion')}->v{body.get('targetVersion')}  "
+              + (body.get('reason') or '').replace("\n", "\n" + " " * 43))

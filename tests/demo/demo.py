@@ -3,6 +3,8 @@
 
 1. A promotion: sample-orders v1 -> v2 on a seconds-scale linear strategy, with the smoke hook before traffic.
 2. A rollback: v2 -> v3 on a canary; the demo sets the alarm to ALARM mid-bake and the alias returns to v2.
+3. A rollback with no alarm: a version that fails 10% goes out with canary analysis under real traffic
+   (demo_analysis.py); the analysis compares it with v2 from per-version metrics and rolls back, with evidence.
 
 It then prints the SNS notifications the rollouts published, read from an SQS queue subscribed to the topic, and
 runs the state-machine half (demo_state_machine.py): the same two rollouts through Step Functions, the alarm
@@ -17,6 +19,7 @@ import uuid
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
 from common import FUNCTION, alias_line, banner, fire_alarm_once_weighted, print_notifications  # noqa: E402
 import aws_local  # noqa: E402  (the harness's boto3 helpers)
+import demo_analysis  # noqa: E402  (a rollback on the canary analysis, with no alarm)
 import demo_state_machine  # noqa: E402  (the same two rollouts through Step Functions)
 
 BIN = os.environ.get("SHIFTER_BIN", "target/debug/shifter")
@@ -65,9 +68,11 @@ def main():
     if code != 1 or not final.endswith(f"-> v{versions[1]}"):
         sys.exit(f"demo: expected a rollback to v{versions[1]} with exit 1, got exit {code} and {final}")
 
+    demo_analysis.run(lam, env, alias, topic_arn, deploy)
+
     banner("SNS notifications received on the queue")
     print_notifications(queue)
-    print("\ndemo finished: one promotion, one rollback on an alarm.")
+    print("\ndemo finished: one promotion, one rollback on an alarm, one rollback on the canary analysis.")
 
     demo_state_machine.main()
 

@@ -222,7 +222,7 @@ pub async fn analyze<M: MetricsSource>(
                 v["outcome"] = json!(Outcome::Error);
                 v["checks"] = json!([]);
                 v["error"] = json!(e.to_string());
-                let _ = writeln!(out, "{v}");
+                let _ = writeln!(out, "{}", sorted(v));
             }
             let _ = writeln!(err, "{}", read_error(&e));
             let _ = writeln!(err, "{}", read_hint(&e));
@@ -243,7 +243,7 @@ pub async fn analyze<M: MetricsSource>(
             v["outcome"] = json!(verdict.outcome);
             v["checks"] = json!(verdict.checks);
             v["error"] = Value::Null;
-            v.to_string()
+            sorted(v).to_string()
         }
     };
     let _ = writeln!(out, "{text}");
@@ -295,6 +295,20 @@ pub fn text(
         rfc3339(q.end_ms),
         crate::fmt::whole_unit(a.since_seconds),
     )
+}
+
+/// The keys in one order, whichever serde_json features the build unifies (`preserve_order` keeps insertion
+/// order; without it, maps are sorted): the output must not depend on what else was compiled alongside.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// What the JSON says before the verdict: the alias, the versions and the window.

@@ -107,12 +107,24 @@ impl AnalysisReport {
                 Outcome::Failed => "canary analysis failed".to_string(),
                 _ => "canary analysis inconclusive (whenInconclusive: fail)".to_string(),
             };
-            format!(
-                "{why} (v{} vs v{} over {} s): {}",
-                self.new_version,
-                self.old_version,
-                self.window_seconds,
+            // The checks that decided it; the report keeps every check's line.
+            let deciding = match self.outcome {
+                Outcome::Failed => &["→ Failed"][..],
+                _ => &["→ Inconclusive", "→ Error"][..],
+            };
+            let lines: Vec<&str> = self
+                .evidence
+                .lines()
+                .filter(|l| deciding.iter().any(|d| l.contains(d)))
+                .collect();
+            let evidence = if lines.is_empty() {
                 self.evidence.replace('\n', "; ")
+            } else {
+                lines.join("; ")
+            };
+            format!(
+                "{why} (v{} vs v{} over {} s): {evidence}",
+                self.new_version, self.old_version, self.window_seconds,
             )
         })
     }

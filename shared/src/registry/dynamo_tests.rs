@@ -62,6 +62,7 @@ fn record(status: RolloutStatus) -> RolloutRecord {
         ended_ms: (status != RolloutStatus::Running).then_some(1_700_000_360_000),
         bake_ends_ms: None,
         reason: None,
+        analysis: None,
         alarms: vec![],
         snapshot: None,
     }

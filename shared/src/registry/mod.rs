@@ -128,6 +128,9 @@ pub struct RolloutRecord {
     pub bake_ends_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The last canary analysis, on one line: its outcome, the versions and the evidence (`shifter history`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<String>,
     /// The alarms the rollout watches (the alarm watcher finds its rollouts by them).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub alarms: Vec<String>,
@@ -173,6 +176,20 @@ impl RolloutRecord {
             ended_ms: (status != RolloutStatus::Running).then_some(now_ms),
             bake_ends_ms: None,
             reason: None,
+            analysis: rollout.last_analysis.as_ref().map(|a| {
+                crate::text::cap(
+                    &format!(
+                        "analysis {:?} (v{} vs v{}, {} and {} invocations): {}",
+                        a.outcome,
+                        a.new_version,
+                        a.old_version,
+                        a.new_invocations,
+                        a.old_invocations,
+                        a.evidence.replace('\n', "; ")
+                    ),
+                    crate::text::MAX_OUTSIDE_TEXT,
+                )
+            }),
             alarms: rollout.alarms.clone(),
             snapshot: serde_json::to_string(rollout).ok(),
         }
