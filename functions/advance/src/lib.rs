@@ -121,6 +121,7 @@ mod tests {
     use serde_json::json;
     use shifter::domain::{AlarmState, Routing};
     use shifter::fake::Op;
+    use shifter::notification::EventType;
     use shifter_lambda::testing::{prepared, request, world, ALARM, ALIAS, FUNCTION};
 
     use super::*;
@@ -176,6 +177,109 @@ mod tests {
         assert!(!out.done);
         assert_eq!(out.rollout.steps_done, 0);
         assert_eq!(aws.calls(Op::WriteAlias), 0);
+    }
+
+    fn counts(invocations: u64, errors: u64) -> shifter::analysis::judge::VersionMetrics {
+        shifter::analysis::judge::VersionMetrics {
+            invocations,
+            errors,
+            latency_ms: Some(100.0),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn an_inconclusive_analysis_extends_the_bake_without_shifting() {
+        let aws = world();
+        let analysis = json!({"analysis": {"maxExtensionSeconds": 90}});
+        let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), analysis)).await;
+        let shifted = handle(&aws, state).await.unwrap();
+        assert_eq!(shifted.wait_seconds, 300);
+        assert_eq!(
+            aws.calls(Op::GetMetricData),
+            0,
+            "no analysis before traffic is split"
+        );
+        // No traffic: 60 s more, then the last 30 s, then no extension is left and the rollout goes on.
+        let once = handle(&aws, shifted).await.unwrap();
+        assert_eq!((once.wait_seconds, once.done), (60, false));
+        assert_eq!(once.rollout.steps_done, 1, "nothing shifted");
+        let twice = handle(&aws, once).await.unwrap();
+        assert_eq!(
+            (twice.wait_seconds, twice.rollout.extended_seconds),
+            (30, 90)
+        );
+        let passed = handle(&aws, twice).await.unwrap();
+        assert!(passed.done && passed.verdict.as_ref().unwrap().healthy);
+        assert_eq!(aws.calls(Op::GetMetricData), 3);
+        assert_eq!(aws.calls(Op::WriteAlias), 1);
+        let events: Vec<_> = aws
+            .notifications()
+            .into_iter()
+            .map(|(_, n)| n.event_type)
+            .collect();
+        assert_eq!(
+            events
+                .iter()
+                .filter(|e| **e == EventType::AnalysisInconclusive)
+                .count(),
+            3
+        );
+    }
+
+    #[tokio::test]
+    async fn with_an_interval_the_bake_is_waited_in_chunks_with_an_analysis_after_each() {
+        let aws = world();
+        aws.set_version_metrics(FUNCTION, ALIAS, "1", counts(4000, 10));
+        aws.set_version_metrics(FUNCTION, ALIAS, "2", counts(400, 1));
+        let analysis = json!({"analysis": {"intervalSeconds": 120}});
+        let state = prepared(&aws, request(json!("Canary10Percent5Minutes"), analysis)).await;
+        let mut state = handle(&aws, state).await.unwrap();
+        let mut waits = vec![state.wait_seconds];
+        while !state.done {
+            state = handle(&aws, state).await.unwrap();
+            waits.push(state.wait_seconds);
+        }
+        assert_eq!(waits, [120, 120, 60, 0]);
+        assert_eq!(aws.calls(Op::GetMetricData), 3);
+        // Only the analysis that ends the bake is an event; the two during it found nothing wrong.
+        let events: Vec<_> = aws
+            .notifications()
+            .into_iter()
+            .map(|(_, n)| n.event_type)
+            .collect();
+        assert_eq!(
+            events,
+            [EventType::TrafficShifted, EventType::AnalysisPassed]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_analysis_is_an_unhealthy_verdict_even_on_a_promote() {
+        let aws = world();
+        aws.set_version_metrics(FUNCTION, ALIAS, "1", counts(4000, 10));
+        aws.set_version_metrics(FUNCTION, ALIAS, "2", counts(400, 40));
+        let state = prepared(
+            &aws,
+            request(
+                json!("Canary10Percent5Minutes"),
+                json!({"analysis": "default"}),
+            ),
+        )
+        .await;
+        let mut state = handle(&aws, state).await.unwrap();
+        state.operator = Some(json!({"command": "promote"}));
+        let out = handle(&aws, state).await.unwrap();
+        let verdict = out.verdict.unwrap();
+        assert!(!verdict.healthy && !out.done);
+        assert!(
+            verdict
+                .reason()
+                .starts_with("canary analysis failed (v2 vs v1 over "),
+            "{}",
+            verdict.reason()
+        );
+        assert_eq!(out.rollout.last_analysis.unwrap().new_invocations, 400);
     }
 
     #[tokio::test]

@@ -11,6 +11,8 @@ pub mod settings;
 pub mod stats;
 
 #[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
 mod judge_tests;
 #[cfg(test)]
 mod settings_tests;
