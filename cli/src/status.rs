@@ -73,6 +73,7 @@ impl ExecutionSummary {
                 "weightPercent": f64::from(r.weight_bps) / 100.0,
                 "waitSeconds": s.wait_seconds,
                 "reason": s.reason,
+                "lastAnalysis": r.last_analysis,
             });
         }
         v
@@ -102,6 +103,15 @@ impl ExecutionSummary {
                 percent(r.weight_bps),
                 r.target_version
             ));
+            if let Some(a) = &r.last_analysis {
+                lines.push(format!(
+                    "  last analysis: {:?} (v{} vs v{}, {} and {} invocations)",
+                    a.outcome, a.new_version, a.old_version, a.new_invocations, a.old_invocations
+                ));
+                for line in a.evidence.lines() {
+                    lines.push(format!("    {line}"));
+                }
+            }
             if let Some(reason) = &s.reason {
                 lines.push(format!("  reason: {reason}"));
             }
