@@ -31,6 +31,12 @@ pub fn run(args: &PlanArgs, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                 }
             };
             let _ = writeln!(out, "{text}");
+            if args.traffic.is_some() && spec.analysis.is_none() {
+                let _ = writeln!(
+                    err,
+                    "note: --traffic only matters to a canary analysis (--analysis, or the request's \"analysis\"), and this plan has none"
+                );
+            }
             0
         }
         Err(error) => {
@@ -155,6 +161,41 @@ mod tests {
                 "2 steps, 5m00s in total",
             ]
         );
+    }
+
+    #[test]
+    fn analysis_settings_add_the_checks_and_traffic_the_time_each_step_needs() {
+        let (code, out, err) = run_plan(&[
+            "--strategy",
+            "Canary10Percent5Minutes",
+            "--analysis",
+            "default",
+            "--traffic",
+            "100/min",
+        ]);
+        assert_eq!((code, err.as_str()), (0, ""));
+        assert!(
+            out.contains("canary analysis: the new version against the old one"),
+            "{out}"
+        );
+        assert!(
+            out.contains("10m00s     5m00s      after 5m00s of extension"),
+            "{out}"
+        );
+        let (code, _, err) = run_plan(&[
+            "--strategy",
+            "Canary10Percent5Minutes",
+            "--traffic",
+            "100/min",
+        ]);
+        assert_eq!(code, 0);
+        assert!(
+            err.starts_with("note: --traffic only matters to a canary analysis"),
+            "{err}"
+        );
+        let (code, _, err) = run_plan(&["--strategy", "AllAtOnce", "--analysis", "default"]);
+        assert_eq!(code, 2);
+        assert!(err.starts_with("error: analysis: "), "{err}");
     }
 
     #[test]

@@ -44,6 +44,15 @@ enum Tick {
     Extend(u32),
 }
 
+/// Where a wait's check falls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum At {
+    /// In a bake; `over` once its time (and any extension) is up.
+    Bake { over: bool },
+    /// In an operator's pause.
+    Pause,
+}
+
 /// What one check of the alarms (and the analysis, when due) found.
 pub(super) enum Checked {
     Healthy,
@@ -76,7 +85,8 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
             }
             let command = self.command(rollout, WaitKind::Bake).await;
             let end_of_bake = self.clock.now_millis() >= deadline;
-            let tick = match self.act(rollout, command, end_of_bake, obs).await? {
+            let at = At::Bake { over: end_of_bake };
+            let tick = match self.act(rollout, command, at, obs).await? {
                 Tick::Pause(max_seconds) => self.pause(rollout, max_seconds, obs).await?,
                 tick => tick,
             };
@@ -124,7 +134,7 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
             // `command` never answers a pause while paused (`control::answer`).
             let command = self.command(rollout, WaitKind::Pause).await;
             if let tick @ (Tick::End(_) | Tick::Extend(_)) =
-                self.act(rollout, command, false, obs).await?
+                self.act(rollout, command, At::Pause, obs).await?
             {
                 return Ok(tick);
             }
@@ -143,7 +153,7 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
         &self,
         rollout: &mut Rollout,
         command: Option<Command>,
-        end_of_bake: bool,
+        at: At,
         obs: &mut impl Observer,
     ) -> Result<Tick> {
         if let Some(Command::Abort { reason }) = &command {
@@ -151,10 +161,13 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
                 "aborted by an operator: {reason}"
             ))));
         }
+        // While paused, the analysis waits for the resume, as in the state machine (whose Paused wait runs no
+        // Advance); the alarms are still read.
         let point = CheckPoint {
-            end_of_bake: end_of_bake || matches!(command, Some(Command::Resume)),
+            end_of_bake: at == (At::Bake { over: true })
+                || matches!(command, Some(Command::Resume)),
             promote: matches!(command, Some(Command::Promote)),
-            interval_over: rollout.interval_over(self.clock.now_millis()),
+            interval_over: at != At::Pause && rollout.interval_over(self.clock.now_millis()),
         };
         match self.check(rollout, point, obs).await? {
             Checked::Unhealthy(reason) => return Ok(Tick::End(BakeEnd::Stop(reason))),

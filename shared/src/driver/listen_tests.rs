@@ -64,7 +64,7 @@ impl World {
             listen: true,
             ..LocalDriver::new(&self.aws, &self.clock)
         };
-        self.run_with(&driver, strategy, script).await
+        self.run_spec(&driver, &spec(strategy), script).await
     }
 
     async fn run_with(
@@ -73,18 +73,26 @@ impl World {
         strategy: &str,
         script: impl Future<Output = ()>,
     ) -> (Outcome, Log) {
+        self.run_spec(driver, &spec(strategy), script).await
+    }
+
+    async fn run_spec(
+        &self,
+        driver: &LocalDriver<'_, FakeAws, FakeClock>,
+        spec: &RolloutSpec,
+        script: impl Future<Output = ()>,
+    ) -> (Outcome, Log) {
         let mut log = Log::default();
         let script = async {
             script.await;
             std::future::pending::<()>().await
         };
-        let spec = spec(strategy);
         // The script is polled first: it sees each of the driver's sleeps end before the driver goes on (a
         // sleep of the fake clock moves the time, then yields once).
         let outcome = tokio::select! {
             biased;
             () = script => unreachable!("the script never ends"),
-            outcome = driver.run(&spec, "r-listen", &mut log) => outcome,
+            outcome = driver.run(spec, "r-listen", &mut log) => outcome,
         };
         (outcome, log)
     }
@@ -394,5 +402,60 @@ async fn a_listening_rollout_checks_in_on_its_lease_at_every_check() {
     assert_eq!(
         seen.into_inner().unwrap(),
         [(Some(5000), Some(w.t0)), (Some(5000), Some(w.t0 + 10_000))]
+    );
+}
+
+#[tokio::test]
+async fn a_pause_holds_the_analysis_until_the_resume_as_the_state_machine_does() {
+    use crate::analysis::judge::VersionMetrics;
+    let w = World::new();
+    // A bad canary, analysed every 60 s: paused at 30 s, it is not judged while paused (the state machine runs
+    // no Advance then), only at the resume, which ends the bake.
+    let bad = |invocations, errors| VersionMetrics {
+        invocations,
+        errors,
+        ..VersionMetrics::default()
+    };
+    w.aws.set_version_metrics(F, A, "1", bad(4000, 10));
+    w.aws.set_version_metrics(F, A, "2", bad(400, 40));
+    let req = json!({"functionName": F, "alias": A, "targetVersion": "2", "strategy": CANARY,
+        "analysis": {"intervalSeconds": 60, "latency": null}});
+    let spec = RolloutRequest::from_value(req).unwrap().validate().unwrap();
+    let driver = LocalDriver {
+        listen: true,
+        ..LocalDriver::new(&w.aws, &w.clock)
+    };
+    let (outcome, log) = w
+        .run_spec(&driver, &spec, async {
+            w.at(30).await;
+            w.post(pause(3600)).await;
+            w.at(500).await;
+            assert_eq!(
+                w.aws.calls(Op::GetMetricData),
+                0,
+                "no analysis while paused"
+            );
+            w.post(Command::Resume).await;
+        })
+        .await;
+    assert!(
+        reason(&outcome).starts_with("canary analysis failed"),
+        "{outcome:?}"
+    );
+    assert_eq!(w.aws.calls(Op::GetMetricData), 1);
+    assert_eq!(
+        w.clock.total_slept(),
+        Duration::from_secs(500),
+        "judged at the resume"
+    );
+    assert_eq!(
+        log.0,
+        [
+            "RolloutStarted",
+            "TrafficShifted",
+            "Paused:3600",
+            "AnalysisFailed",
+            "RolledBack"
+        ]
     );
 }
