@@ -20,7 +20,7 @@ from aws_local import alias_state, client_env
 from conftest import ENDPOINT
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "harness"))
-import stack_local  # noqa: E402
+from test_cli_commands import machine  # noqa: E402,F401  (the rollout state machine on the offline stack)
 from traffic import Traffic  # noqa: E402
 
 SHIFTER = os.environ.get("SHIFTER_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "target", "debug", "shifter"))
@@ -29,14 +29,6 @@ APP = "sample-orders"
 CANARY = '{"type":"canary","percent":30,"bakeSeconds":20}'
 RATE = "15/s"
 MODES = ["local", "state-machine"]
-
-
-@pytest.fixture(scope="module")
-def machine(harness):
-    missing = {"shifter-prepare", "shifter-advance", "shifter-rollback", "shifter-wait"} - set(harness.functions())
-    if missing:
-        pytest.fail(f"{sorted(missing)} not served by cargo lambda watch", pytrace=False)
-    return stack_local.deploy()
 
 
 @pytest.fixture
@@ -66,17 +58,27 @@ def versions(make_function, create_alias, lambda_client, unique, harness):
     lambda_client.update_function_configuration(FunctionName=fn.name, Environment={"Variables": {}})
 
 
-def deploy(mode: str, machine_arn: str | None, alias: str, new: str, analysis: dict | str,
-           timeout: float = 240) -> tuple[subprocess.CompletedProcess, list[dict]]:
+def deploy_command(mode: str, machine_arn: str | None, alias: str, new: str,
+                   analysis: dict | str) -> tuple[list[str], dict]:
+    """`shifter deploy` of the canary with `analysis`, locally or through the state machine, and its env."""
     env = dict(os.environ, **client_env())
     env.pop("SHIFTER_STATE_MACHINE_ARN", None)
     env.pop("SHIFTER_TABLE", None)
     where = ["--local", "--check-interval", "2"] if mode == "local" else ["--state-machine-arn", machine_arn]
-    r = subprocess.run([SHIFTER, "deploy", *where, "--function", APP, "--alias", alias, "--version", new,
-                        "--strategy", CANARY, "--analysis", json.dumps(analysis), "--output", "json"],
-                       env=env, capture_output=True, text=True, timeout=timeout)
-    events = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
-    return r, events
+    argv = [SHIFTER, "deploy", *where, "--function", APP, "--alias", alias, "--version", new,
+            "--strategy", CANARY, "--analysis", json.dumps(analysis), "--output", "json"]
+    return argv, env
+
+
+def json_lines(out: str) -> list[dict]:
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
+def deploy(mode: str, machine_arn: str | None, alias: str, new: str, analysis: dict | str,
+           timeout: float = 240) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    argv, env = deploy_command(mode, machine_arn, alias, new, analysis)
+    r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
+    return r, json_lines(r.stdout)
 
 
 def machine_arn(mode: str, request) -> str | None:
@@ -178,20 +180,15 @@ def test_a_custom_metric_per_version_fails_the_rollout(mode, versions, lambda_cl
                 "Dimensions": [{"Name": "Service", "Value": service}, {"Name": "Version", "Value": version}]}])
 
     with Traffic(APP, alias, rate=RATE, endpoint=ENDPOINT, workers=1):
-        env = dict(os.environ, **client_env())
-        env.pop("SHIFTER_STATE_MACHINE_ARN", None)
-        env.pop("SHIFTER_TABLE", None)
-        where = ["--local", "--check-interval", "2"] if mode == "local" else ["--state-machine-arn", arn]
-        proc = subprocess.Popen([SHIFTER, "deploy", *where, "--function", APP, "--alias", alias, "--version", new,
-                                 "--strategy", CANARY, "--analysis", json.dumps(settings), "--output", "json"],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        argv, env = deploy_command(mode, arn, alias, new, settings)
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             put_while_weighted()
             out, err = proc.communicate(timeout=240)
         finally:
             if proc.poll() is None:
                 proc.kill()
-    events = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    events = json_lines(out)
     assert proc.returncode == 1, (out, err)
     assert alias_state(lambda_client, APP, alias) == (old, {})
     failed = analysis_events(events)[-1]
