@@ -545,15 +545,15 @@ def analysis_md(a: Analysis) -> str:
            f"`StartTime` down to the minute ([API reference]({GET_METRIC_DATA_DOC})), so the last minute or "
            "more of a window may not be in CloudWatch yet when the analysis reads it. The simulation counts "
            "every invocation of the window as present at once. On AWS, expect the invocations counted at a "
-           "check to lag the traffic by a minute or more (AWS publishes no bound for it), which at low traffic "
-           "can cost one more extension chunk.",
+           "check to lag the traffic by at least the minute being aggregated (the pages cited give no figure "
+           "for the delay), which at low traffic can cost one more extension chunk.",
            "",
            "CPU time of one `judge` call (`shared/src/analysis/judge.rs`: the error-rate z-test with statrs' "
            "normal CDF, the latency ratio, throttles, custom metrics, and the evidence strings), in a loop on "
            "one thread:", "",
            md_table(*judge_table(a, "µs")), "",
            "`thread CPU` is from /proc/thread-self/schedstat over the whole loop, divided by the calls. A "
-           "judgement costs microseconds; the GetMetricData call it follows takes tens of milliseconds.", ""]
+           "judgement costs microseconds, negligible next to the GetMetricData round trip it follows.", ""]
     out += [f"- {h}" for h in a.header]
     return "\n".join(out) + "\n"
 
