@@ -13,7 +13,7 @@ include statemachine/sam.mk
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help lint lint-pipelines lint-sam-app unit e2e test demo bench bench-latency bench-transitions build clean
+.PHONY: help lint lint-pipelines lint-sam-app unit e2e test demo bench bench-latency bench-transitions bench-analysis build clean
 
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
@@ -21,7 +21,8 @@ help:
 	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator, pipeline recipes, sam-app"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
 	@echo "make sam-build   sam build with the pinned SAM CLI (its own venv .venv-sam; cold ~20 min on 2 CPUs)"
-	@echo "make bench       bench-latency, then size, start-up and engine CPU benchmarks -> docs/benchmarks.md"
+	@echo "make bench       bench-latency, then size, start-up, engine CPU and canary analysis benchmarks -> docs/benchmarks.md"
+	@echo "make bench-analysis  canary analysis: time to a verdict at 10/100/1,000 invocations a minute (simulated), GetMetricData calls per check, CPU per judge (prints; ~10 s after the build)"
 	@echo "make bench-latency  alarm state change -> alias restored, both modes, 20 runs each (~4 min)"
 	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
@@ -81,6 +82,11 @@ demo: venv
 
 bench: venv bench-latency
 	$(PY) tests/bench/bench.py --write docs/benchmarks.md
+
+# Canary analysis alone (no stack: the local driver over the fake, simulated time): prints the tables; `make bench`
+# writes them into docs/benchmarks.md with the rest.
+bench-analysis: venv
+	$(PY) tests/bench/bench.py --only analysis
 
 # Alarm state change -> alias restored, state machine (push) and local (poll), 20 runs each (about 4 minutes).
 bench-latency: venv

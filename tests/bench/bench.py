@@ -2,7 +2,7 @@
 """shifter benchmarks: Lambda package sizes, process start-up, and the engine's CPU time per step.
 
     .venv/bin/python tests/bench/bench.py [--write docs/benchmarks.md] [--skip-build] [--runs 50]
-                                         [--rollouts 2000] [--only sizes,startup,engine]
+                                         [--rollouts 2000] [--only sizes,startup,engine,analysis]
 
 1. sizes    every Lambda binary of the workspace (bin targets except the `shifter` CLI, found with
             `cargo metadata`), built with `cargo lambda build --release --arm64 --output-format zip`:
@@ -10,6 +10,9 @@
 2. startup  the x86_64 release `example-hook-smoke` started --runs times against a local runtime-API stub:
             exec -> first `GET /2018-06-01/runtime/invocation/next` (handler ready), and peak RSS.
 3. engine   `cargo run --release -p shifter-core --example engine_bench`: LocalDriver over the in-memory fakes.
+6. analysis `cargo run --release -p shifter-core --example analysis_bench`: canary analysis, time to a verdict
+            at 10, 100 and 1,000 invocations a minute (simulated), GetMetricData calls per check, CPU per judge.
+            (4 and 5 are copied in from docs/transitions.md and docs/alarm-latency.md.)
 
 Prints plain-text tables; `--write PATH` also writes them as Markdown with the machine, date, commit and
 command. Standard library only (cargo-lambda comes from the venv's bin directory). Nothing leaves 127.0.0.1.
@@ -442,6 +445,119 @@ def bench_engine(rollouts: int) -> Engine:
     return Engine(rows, header, shlex.join(cmd))
 
 
+# ---- 6. canary analysis ----------------------------------------------------------------------------------
+
+@dataclass
+class Analysis:
+    rollouts: list[dict]
+    judges: list[dict]
+    header: list[str]
+    command: str
+
+
+def bench_analysis(iterations: int) -> Analysis:
+    cmd = ["cargo", "run", "--release", "-p", "shifter-core", "--example", "analysis_bench", "--",
+           "--judge-iterations", str(iterations)]
+    r = run(cmd, env=tool_env(), capture=True)
+    if r.returncode != 0:
+        raise BenchError(f"analysis_bench failed:\n{r.stderr[-3000:]}")
+    rollouts, judges, header = [], [], []
+    for line in r.stdout.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            row = json.loads(line)
+            (rollouts if row.get("kind") == "rollout" else judges).append(row)
+        elif line.startswith("#"):
+            header.append(line.lstrip("# "))
+    if not rollouts or not judges:
+        raise BenchError(f"analysis_bench printed no results:\n{r.stdout}")
+    bad = [f"{x['scenario']} {x['traffic_per_minute']}/min {x['canary']}: {x['get_metric_data_calls']} "
+           f"GetMetricData calls for {x['analyses']} analyses" for x in rollouts
+           if x["get_metric_data_calls"] != x["analyses"]]
+    if bad:
+        raise BenchError("not one GetMetricData call per analysis:\n" + "\n".join(bad))
+    return Analysis(rollouts, judges, header, shlex.join(cmd))
+
+
+def analysis_table(a: Analysis) -> tuple[list[str], list[list[str]]]:
+    head = ["scenario", "alias inv/min", "canary", "traffic at the first step (per minute)", "first verdict",
+            "shift -> verdict s", "window s", "v2/v1 invocations judged", "analyses (inconclusive)",
+            "GetMetricData per analysis", "rollout", "rollout s"]
+    rows = []
+    for r in a.rollouts:
+        inv = r.get("first_verdict_invocations") or {}
+        rows.append([r["scenario"], str(r["traffic_per_minute"]), r["canary"], r["first_split"],
+                     r.get("first_verdict") or "none",
+                     "-" if r.get("seconds_shift_to_first_verdict") is None else str(r["seconds_shift_to_first_verdict"]),
+                     "-" if r.get("first_verdict_window_seconds") is None else str(r["first_verdict_window_seconds"]),
+                     f"{inv.get('new', '-')}/{inv.get('old', '-')}",
+                     f"{r['analyses']} ({r['inconclusive']})",
+                     fmt(r["get_metric_data_per_analysis"]), r["outcome"], str(r["seconds_rollout"])])
+    return head, rows
+
+
+def judge_table(a: Analysis, us: str = "us") -> tuple[list[str], list[list[str]]]:
+    head = ["case", "checks", "verdict", "calls", f"thread CPU {us}/call", f"wall {us}/call"]
+    rows = [[j["case"], str(j["checks"]), j["outcome"], str(j["iterations"]),
+             fmt(None if j.get("thread_cpu_ns_per_call") is None else j["thread_cpu_ns_per_call"] / 1000),
+             fmt(j["wall_ns_per_call"] / 1000)] for j in a.judges]
+    return head, rows
+
+
+LAMBDA_METRICS_DOC = "https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html"
+GET_METRIC_DATA_DOC = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_GetMetricData.html"
+
+
+def analysis_md(a: Analysis) -> str:
+    out = ["", "## 6. Canary analysis: time to a verdict, GetMetricData calls, CPU per judgement", "",
+           f"```\n{a.command}\n```", "",
+           "`shared/examples/analysis_bench.rs` runs whole rollouts of the `LocalDriver` over `FakeAws` + "
+           "`FakeClock` (simulated time: sleeps return at once) with `\"analysis\": \"default\"` (min 100 "
+           "invocations per version, 95% confidence, error rate at most +1 point, p99 at most ×1.25, no "
+           "throttles, `whenInconclusive: extend` up to 600 s in 60 s chunks) and no alarm, except the "
+           "`intervalSeconds 60` rows, which add `{\"intervalSeconds\": 60}`. The alias gets `alias inv/min` "
+           "invocations a minute, split by its weight: v2 (new) round(rate × weight), v1 (old) the rest, "
+           "re-scripted on the fake at every traffic shift (the `traffic at the first step` column shows the "
+           "split at the first weight). The fake sums whole minutes of a window, so errors are whole numbers "
+           "a minute too, round(invocations × rate): v1 fails 0.5%, a good v2 0.5%, a bad v2 10% (at 10 "
+           "invocations a minute that rounds to no error at all; at 100, v1's 0.45 a minute rounds to 0). "
+           "Both versions have a p99 of 120 ms.", "",
+           md_table(*analysis_table(a)), "",
+           "- **GetMetricData calls per check: 1.** Every analysis made exactly one call (the benchmark fails "
+           "otherwise): one request carries Invocations, Errors, Throttles and the Duration statistic for both "
+           "versions (and any custom metrics). A check without an analysis (the alarm checks in between, the "
+           "100% step) makes none.",
+           "- `shift -> verdict` is simulated time from the first traffic shift to the first analysis that let "
+           "the rollout go on or stopped it (the first step's weight for every row here). `Inconclusive → "
+           "passed (extension used up)`: fewer than 100 invocations of a version even after the 600 s "
+           "extension, and `whenInconclusive: extend` then passes; a bad canary at 10 invocations a minute is "
+           "not caught by the analysis (set `whenInconclusive: fail`, a lower `minInvocations`, or keep an "
+           "alarm). The window grows with each extension (it starts at the shift), so at 100 a minute and a "
+           "10% canary the 100th v2 invocation arrives after 10 minutes.",
+           "- `linear` is `Linear10PercentEvery1Minute`: every weighted step (10% … 90%) is judged, and each "
+           "needs 100 invocations of *both* versions, so at 90% v1's share is what runs out; `analyses` and "
+           "`rollout s` are the whole rollout's. `intervalSeconds 60` judges every minute of the bake, so a bad "
+           "canary with enough traffic fails after the first minute instead of at the end of the 5-minute "
+           "bake.",
+           f"- **Real time to a verdict is later than these figures.** They exclude CloudWatch's delay: Lambda "
+           f"\"sends metric data to CloudWatch in 1-minute intervals\" ([AWS Lambda Developer Guide, Using "
+           f"CloudWatch metrics with Lambda]({LAMBDA_METRICS_DOC})), and GetMetricData rounds a recent "
+           f"`StartTime` down to the minute ([API reference]({GET_METRIC_DATA_DOC})), so the last minute or "
+           "more of a window may not be in CloudWatch yet when the analysis reads it. The simulation counts "
+           "every invocation of the window as present at once. On AWS, expect the invocations counted at a "
+           "check to lag the traffic by at least the minute being aggregated (the pages cited give no figure "
+           "for the delay), which at low traffic can cost one more extension chunk.",
+           "",
+           "CPU time of one `judge` call (`shared/src/analysis/judge.rs`: the error-rate z-test with statrs' "
+           "normal CDF, the latency ratio, throttles, custom metrics, and the evidence strings), in a loop on "
+           "one thread:", "",
+           md_table(*judge_table(a, "µs")), "",
+           "`thread CPU` is from /proc/thread-self/schedstat over the whole loop, divided by the calls. A "
+           "judgement costs microseconds, negligible next to the GetMetricData round trip it follows.", ""]
+    out += [f"- {h}" for h in a.header]
+    return "\n".join(out) + "\n"
+
+
 # ---- tables ----------------------------------------------------------------------------------------------
 
 def mb(n: int | float | None) -> str:
@@ -510,7 +626,8 @@ def _numeric(s: str) -> bool:
 
 # ---- report ----------------------------------------------------------------------------------------------
 
-def report_text(m: dict, sizes: Sizes | None, startup: Startup | None, engine: Engine | None) -> str:
+def report_text(m: dict, sizes: Sizes | None, startup: Startup | None, engine: Engine | None,
+                analysis: Analysis | None = None) -> str:
     moved = m.get("commit_end") and m["commit_end"] != m["commit"]
     parts = [f"shifter benchmarks  {m['date']}  commit {m['commit'][:12]}"
              f"{' (+%d uncommitted paths)' % m['dirty_paths'] if m['dirty_paths'] else ''}"
@@ -529,6 +646,10 @@ def report_text(m: dict, sizes: Sizes | None, startup: Startup | None, engine: E
     if engine:
         parts += ["", "3. Engine CPU per plan step (LocalDriver over FakeAws + FakeClock, one thread)",
                   text_table(*engine_table(engine))]
+    if analysis:
+        parts += ["", "6. Canary analysis, \"analysis\": \"default\" (simulated time; excludes CloudWatch's "
+                  "metric delay)", text_table(*analysis_table(analysis)),
+                  "", "6b. CPU time of one judge call", text_table(*judge_table(analysis))]
     return "\n".join(parts)
 
 
@@ -643,17 +764,19 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=50, help="start-up runs (default 50)")
     ap.add_argument("--warmup", type=int, default=3, help="start-up warm-up runs, not counted (default 3)")
     ap.add_argument("--rollouts", type=int, default=2000, help="engine rollouts per plan (default 2000)")
-    ap.add_argument("--only", default="sizes,startup,engine",
-                    help="comma-separated subset of sizes,startup,engine (default: all)")
+    ap.add_argument("--judge-iterations", type=int, default=300_000,
+                    help="judge calls timed per case in the analysis benchmark (default 300000)")
+    ap.add_argument("--only", default="sizes,startup,engine,analysis",
+                    help="comma-separated subset of sizes,startup,engine,analysis (default: all)")
     args = ap.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
-    unknown = parts - {"sizes", "startup", "engine"}
-    if unknown or args.runs < 1 or args.rollouts < 1 or args.warmup < 0:
+    unknown = parts - {"sizes", "startup", "engine", "analysis"}
+    if unknown or args.runs < 1 or args.rollouts < 1 or args.warmup < 0 or args.judge_iterations < 1:
         ap.error(f"bad arguments: unknown parts {sorted(unknown)}" if unknown else "counts must be positive")
 
     m = machine()
     meta = cargo_metadata()
-    sizes = startup = engine = None
+    sizes = startup = engine = analysis = None
     failures = []
     try:
         if "sizes" in parts:
@@ -663,11 +786,13 @@ def main() -> int:
             startup = bench_startup(meta, args.runs, args.warmup)
         if "engine" in parts:
             engine = bench_engine(args.rollouts)
+        if "analysis" in parts:
+            analysis = bench_analysis(args.judge_iterations)
     except BenchError as e:
         failures.append(str(e))
 
     m["commit_end"] = output(["git", "rev-parse", "HEAD"])
-    print(report_text(m, sizes, startup, engine))
+    print(report_text(m, sizes, startup, engine, analysis))
     if failures:
         print("\nFAILED:\n" + "\n".join(failures), file=sys.stderr)
         if args.write:
@@ -678,7 +803,8 @@ def main() -> int:
         if not path.is_absolute():
             path = ROOT / path
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report_md(m, command_line(), sizes, startup, engine) + transitions_section() + latency_section())
+        path.write_text(report_md(m, command_line(), sizes, startup, engine) + transitions_section() + latency_section()
+                        + (analysis_md(analysis) if analysis else ""))
         log(f"wrote {path}")
     return 0
 

@@ -3,11 +3,15 @@
 
 Runs Linear10PercentEvery1Minute and Canary10Percent5Minutes concurrently through the real state machine
 (statemachine/rollout.asl.json deployed on moto by tests/harness/stack_local.py, Tasks served by the real
-binaries). The Wait states really sleep: this takes about 9-10 minutes. It is not part of `make test`.
+binaries), and beside them two Canary10Percent5Minutes rollouts with canary analysis on a function that gets
+no traffic (so every analysis is inconclusive and the bake is extended): one with `maxExtensionSeconds: 120`,
+one with `intervalSeconds: 60, maxExtensionSeconds: 60`. The Wait states really sleep: this takes about 9-10
+minutes. It is not part of `make test`.
 
 Counts transitions from each execution's real history (one per state entered), checks the documented
-formula 3N + 7 (N = steps in the plan, the final 100% one included) and prints a Markdown table with the
-Standard-workflow price at $0.025 per 1,000 transitions.
+formula 3N + 7 (N = steps in the plan, the final 100% one included) for the rollouts without analysis, and
+3N + 7 + 3E for those with it (E = Bake states entered beyond the N - 1 of the plan: extensions and extra
+chunks), and prints a Markdown table with the Standard-workflow price at $0.025 per 1,000 transitions.
 
     .venv/bin/python tests/bench/transitions.py [--write docs/transitions.md]
 """
@@ -26,15 +30,30 @@ import aws_local  # noqa: E402
 import stack_local  # noqa: E402
 
 PRICE_PER_TRANSITION = 0.025 / 1000
-STRATEGIES = ["Linear10PercentEvery1Minute", "Canary10Percent5Minutes"]
+# (label, strategy, analysis settings or None)
+RUNS = [
+    ("Linear10PercentEvery1Minute", "Linear10PercentEvery1Minute", None),
+    ("Canary10Percent5Minutes", "Canary10Percent5Minutes", None),
+    ("Canary10Percent5Minutes + analysis, no traffic (maxExtensionSeconds 120)", "Canary10Percent5Minutes",
+     {"maxExtensionSeconds": 120}),
+    ("Canary10Percent5Minutes + analysis, no traffic (intervalSeconds 60, maxExtensionSeconds 60)",
+     "Canary10Percent5Minutes", {"intervalSeconds": 60, "maxExtensionSeconds": 60}),
+]
 
 
-def run_one(sfn, lam, role, stack, strategy: str, results: dict):
+def bakes(events: list[dict]) -> int:
+    return sum(1 for e in events if e["type"].endswith("StateEntered")
+               and (e.get("stateEnteredEventDetails") or {}).get("name") == "Bake")
+
+
+def run_one(sfn, lam, role, stack, label: str, strategy: str, analysis, results: dict):
     fn = aws_local.create_function(lam, role, f"bench-{uuid.uuid4().hex[:8]}", versions=2)
     old, new = fn.versions[-2:]
     alias = "live"
     lam.create_alias(FunctionName=fn.name, Name=alias, FunctionVersion=old)
     request = {"functionName": fn.name, "alias": alias, "targetVersion": new, "strategy": strategy}
+    if analysis is not None:
+        request["analysis"] = analysis
     name = f"bench-{strategy.lower()}-{uuid.uuid4().hex[:6]}"
     started = time.monotonic()
     arn = sfn.start_execution(stateMachineArn=stack.state_machine_arn, name=name,
@@ -52,26 +71,37 @@ def run_one(sfn, lam, role, stack, strategy: str, results: dict):
             except (ValueError, KeyError, TypeError):
                 pass
     final = lam.get_alias(FunctionName=fn.name, Name=alias)
-    results[strategy] = {"status": desc["status"], "steps": steps, "transitions": stack_local.transitions(events),
-                         "events": len(events), "seconds": elapsed, "final_version": final["FunctionVersion"],
-                         "target": new}
-    print(f"{strategy}: {desc['status']} in {elapsed:.0f} s, {results[strategy]['transitions']} transitions",
+    results[label] = {"status": desc["status"], "steps": steps, "transitions": stack_local.transitions(events),
+                      "bakes": bakes(events), "analysis": analysis is not None,
+                      "events": len(events), "seconds": elapsed, "final_version": final["FunctionVersion"],
+                      "target": new}
+    print(f"{label}: {desc['status']} in {elapsed:.0f} s, {results[label]['transitions']} transitions",
           file=sys.stderr, flush=True)
 
 
+def expected(r: dict) -> int | None:
+    """3N + 7, plus 3 per Bake beyond the plan's N - 1 (an extension or an extra chunk) with analysis."""
+    n = r["steps"]
+    if not n:
+        return None
+    extra = r["bakes"] - (n - 1) if r["analysis"] else 0
+    return 3 * n + 7 + 3 * extra
+
+
 def table(results: dict) -> str:
-    lines = ["| Strategy | Steps (N) | Status | Transitions (measured) | 3N + 7 | Check | History events | "
-             "Wall time | Price per rollout (Standard, $0.025 / 1,000) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for strategy in STRATEGIES:
-        r = results.get(strategy)
+    lines = ["| Rollout | Steps (N) | Extra bakes (E) | Status | Transitions (measured) | 3N + 7 + 3E | Check | "
+             "History events | Wall time | Price per rollout (Standard, $0.025 / 1,000) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for label, _, _ in RUNS:
+        r = results.get(label)
         if r is None:
-            lines.append(f"| {strategy} | ? | not run | | | | | | |")
+            lines.append(f"| {label} | ? | | not run | | | | | | |")
             continue
         n, t = r["steps"], r["transitions"]
-        formula = 3 * n + 7 if n else None
+        formula = expected(r)
+        extra = r["bakes"] - (n - 1) if n and r["analysis"] else 0
         ok = "ok" if formula == t else "MISMATCH"
-        lines.append(f"| {strategy} | {n} | {r['status']} | {t} | {formula} | {ok} | {r['events']} | "
+        lines.append(f"| {label} | {n} | {extra} | {r['status']} | {t} | {formula} | {ok} | {r['events']} | "
                      f"{r['seconds']:.0f} s | ${t * PRICE_PER_TRANSITION:.5f} |")
     return "\n".join(lines)
 
@@ -87,7 +117,8 @@ def main():
     role = aws_local.ensure_lambda_role(aws_local.client("iam"))
     stack = stack_local.deploy(f"shifter-bench-{uuid.uuid4().hex[:6]}")
     results: dict = {}
-    threads = [threading.Thread(target=run_one, args=(sfn, lam, role, stack, s, results)) for s in STRATEGIES]
+    threads = [threading.Thread(target=run_one, args=(sfn, lam, role, stack, label, strategy, analysis, results))
+               for label, strategy, analysis in RUNS]
     for t in threads:
         t.start()
     for t in threads:
@@ -100,13 +131,19 @@ def main():
         "Generated by `tests/bench/transitions.py` on the local stack (moto's Step Functions engine running",
         "`statemachine/rollout.asl.json`, Tasks served by the real function binaries, real Waits). Transitions",
         "are counted from each execution's history (one per state entered, as Step Functions bills them).",
-        "Both executions ran concurrently, promoted, with no hooks, no alarms and no retries.",
+        "All executions ran concurrently and promoted, with no hooks, no alarms and no retries. The last two",
+        "have canary analysis (`analysis` in the request) on a function that got no traffic: every analysis is",
+        "inconclusive, so the bake is extended (60 s at a time, or `intervalSeconds`) up to `maxExtensionSeconds`,",
+        "then the rollout goes on (`whenInconclusive: extend`, the default). Without `intervalSeconds` the bake is",
+        "one Wait and one analysis at its end, as before, so the first two rows do not change with issue 9.",
         "",
         body,
         "",
         "N counts the plan's steps including the final 100% one. The formula (docs/state-machine.md): each",
         "non-final step costs Advance + AdvanceChoice + Bake, the final one Advance + AdvanceChoice + Finalize,",
-        "plus 7 fixed states. 4,000 transitions a month are free; each retry adds one transition.",
+        "plus 7 fixed states. With canary analysis, each extension of the bake, and with `intervalSeconds` each",
+        "chunk after the first, is one more turn of Bake, Advance and AdvanceChoice: E counts them (Bake states",
+        "entered beyond the plan's N - 1). 4,000 transitions a month are free; each retry adds one transition.",
         "",
     ])
     print(report)
@@ -114,8 +151,8 @@ def main():
         with open(args.write, "w") as f:
             f.write(report)
     failed = [s for s, r in results.items() if r["status"] != "SUCCEEDED" or r["final_version"] != r["target"]
-              or r["transitions"] != 3 * (r["steps"] or 0) + 7]
-    if failed or len(results) != len(STRATEGIES):
+              or r["transitions"] != expected(r)]
+    if failed or len(results) != len(RUNS):
         sys.exit(f"unexpected results for {failed or 'missing runs'}")
 
 
