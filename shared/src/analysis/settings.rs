@@ -155,6 +155,20 @@ impl AnalysisSettings {
         Ok(settings)
     }
 
+    /// The most time the analysis can add to `plan`: every step where both versions serve extended by
+    /// `maxExtensionSeconds` (with `whenInconclusive: extend`; none otherwise).
+    pub fn longest_extension_seconds(&self, plan: &crate::plan::Plan) -> u64 {
+        if self.when_inconclusive != WhenInconclusive::Extend {
+            return 0;
+        }
+        let weighted = plan
+            .steps
+            .iter()
+            .filter(|s| s.weight_bps < crate::plan::FULL_BPS)
+            .count() as u64;
+        weighted * u64::from(self.max_extension_seconds)
+    }
+
     fn check(&self) -> Result<()> {
         let points = self.error_rate.max_increase_points;
         if !(0.0..=100.0).contains(&points) {

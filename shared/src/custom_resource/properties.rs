@@ -18,7 +18,7 @@ pub const MAX_SERVICE_TIMEOUT_SECONDS: u64 = 3600;
 
 /// The properties the provider understands, in the template's spelling. (`Alias` and `TargetVersion` are
 /// accepted as the request's own names for `AliasName` and `Version`.)
-pub const PROPERTY_NAMES: [&str; 11] = [
+pub const PROPERTY_NAMES: [&str; 12] = [
     "FunctionName",
     "AliasName",
     "Version",
@@ -27,6 +27,7 @@ pub const PROPERTY_NAMES: [&str; 11] = [
     "Hooks",
     "InsufficientData",
     "NotificationTopicArn",
+    "Analysis",
     "RetainOnDelete",
     "ServiceTimeout",
     "ServiceToken",
@@ -74,6 +75,7 @@ impl AliasProperties {
                         "strategy" => from_cloudformation(value),
                         "hooks" => camel_keys(value),
                         "insufficientData" => lower_first_of_string(value),
+                        "analysis" => analysis_from_cloudformation(value, ""),
                         _ => value.clone(),
                     };
                     if request.insert(field.to_string(), value).is_some() {
@@ -187,6 +189,7 @@ fn request_field(key: &str) -> Option<&'static str> {
         "Alarms" | "alarms" => "alarms",
         "InsufficientData" | "insufficientData" => "insufficientData",
         "NotificationTopicArn" | "notificationTopicArn" => "notificationTopicArn",
+        "Analysis" | "analysis" => "analysis",
         _ => return None,
     })
 }
@@ -262,6 +265,50 @@ fn from_cloudformation(value: &Value) -> Value {
                 .map(|(k, v)| (lower_first(k), numbers_from_strings(v)))
                 .collect(),
         ),
+        other => other.clone(),
+    }
+}
+
+/// The analysis fields that are numbers: CloudFormation sends every scalar of a custom resource as a string.
+const ANALYSIS_NUMBERS: [&str; 7] = [
+    "maxIncreasePoints",
+    "maxRatio",
+    "max",
+    "minInvocations",
+    "confidence",
+    "maxExtensionSeconds",
+    "intervalSeconds",
+];
+
+/// `Analysis` as CloudFormation sends it: keys camelCased (except a custom metric's dimension names, which are
+/// the team's own), numeric strings of number fields read back as numbers, every other string kept (a
+/// dimension value of `7` stays `"7"`).
+fn analysis_from_cloudformation(value: &Value, key: &str) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let k = if key == "dimensions" {
+                        k.clone()
+                    } else {
+                        lower_first(k)
+                    };
+                    let v = if key == "dimensions" {
+                        v.clone()
+                    } else {
+                        analysis_from_cloudformation(v, &k)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| analysis_from_cloudformation(v, key))
+                .collect(),
+        ),
+        Value::String(_) if ANALYSIS_NUMBERS.contains(&key) => numbers_from_strings(value),
         other => other.clone(),
     }
 }

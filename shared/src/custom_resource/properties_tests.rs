@@ -44,6 +44,61 @@ fn pascal_case_properties_as_cloudformation_sends_them_make_a_request() {
 }
 
 #[test]
+fn analysis_as_cloudformation_sends_it_keeps_dimension_names_and_values() {
+    let p = props(json!({
+        "FunctionName": "orders", "AliasName": "live", "Version": "7", "Strategy": "Canary10Percent5Minutes",
+        "Analysis": {
+            "ErrorRate": {"MaxIncreasePoints": "2.5"},
+            "Latency": {"Stat": "p90", "MaxRatio": "1.5"},
+            "MinInvocations": "200",
+            "WhenInconclusive": "fail",
+            "Metrics": [{"Name": "checkout-failures", "Namespace": "Orders", "MetricName": "CheckoutFailed",
+                "Dimensions": {"Service": "orders", "Version": "${version}", "Shard": "7"},
+                "Stat": "Sum", "Compare": "threshold", "Max": "5"}]
+        }
+    }))
+    .unwrap();
+    let a = p.spec.analysis.expect("analysis");
+    assert_eq!(a.error_rate.max_increase_points, 2.5);
+    assert_eq!(a.latency.unwrap().max_ratio, 1.5);
+    assert_eq!(a.min_invocations, 200);
+    assert_eq!(
+        a.when_inconclusive,
+        crate::analysis::settings::WhenInconclusive::Fail
+    );
+    let m = &a.metrics[0];
+    assert_eq!(m.metric_name, "CheckoutFailed");
+    assert_eq!(
+        m.dimensions["Shard"], "7",
+        "a dimension value stays a string"
+    );
+    assert!(
+        m.dimensions.contains_key("Service"),
+        "dimension names are kept"
+    );
+    assert_eq!(m.max, Some(5.0));
+    let default = props(
+        json!({"FunctionName": "orders", "AliasName": "live", "Version": "7",
+        "Strategy": "Canary10Percent5Minutes", "Analysis": "default"}),
+    )
+    .unwrap();
+    assert_eq!(
+        default.spec.analysis,
+        Some(crate::analysis::settings::AnalysisSettings::default())
+    );
+    let bad = props(
+        json!({"FunctionName": "orders", "AliasName": "live", "Version": "7",
+        "Strategy": "Canary10Percent5Minutes", "Analysis": {"Confidence": "2"}}),
+    )
+    .unwrap_err();
+    assert!(
+        bad.to_string()
+            .contains("Properties.Analysis.confidence: must be above 0.5"),
+        "{bad}"
+    );
+}
+
+#[test]
 fn camel_case_properties_and_a_preset_work_too_with_the_defaults() {
     let p = props(json!({
         "functionName": "orders", "alias": "live", "targetVersion": "3",

@@ -263,6 +263,29 @@ async fn update<P: ProviderPorts>(
             ),
         ));
     }
+    let extension = props
+        .spec
+        .analysis
+        .as_ref()
+        .map_or(0, |a| a.longest_extension_seconds(&props.spec.plan));
+    if plan_seconds + extension > props.service_timeout_seconds {
+        return Err(Error::invalid(
+            "Properties.Analysis.maxExtensionSeconds",
+            format!(
+                "the plan takes {} and the canary analysis may extend its bakes by up to {} in all \
+                 (maxExtensionSeconds per weighted step, when inconclusive): {} ({} s), longer than \
+                 CloudFormation waits for this resource: {} (ServiceTimeout: {} s). Lower \
+                 maxExtensionSeconds, set whenInconclusive to pass or fail, or use a shorter strategy. \
+                 Nothing was changed.",
+                fmt_duration(plan_seconds),
+                fmt_duration(extension),
+                fmt_duration(plan_seconds + extension),
+                plan_seconds + extension,
+                fmt_duration(props.service_timeout_seconds),
+                props.service_timeout_seconds
+            ),
+        ));
+    }
     let mut input = serde_json::to_value(&props.request).expect("a request serializes");
     let reply = StackReply {
         physical_resource_id: arn,

@@ -249,6 +249,30 @@ async fn a_plan_longer_than_the_service_timeout_is_refused_at_once_untouched() {
 }
 
 #[tokio::test]
+async fn an_analysis_whose_extensions_could_outlive_the_service_timeout_is_refused_untouched() {
+    let aws = FakeAws::sample();
+    // 15 minutes of bake and up to 10 of extension: 25 minutes, past a ServiceTimeout of 20.
+    let props = json!({"Strategy": "Canary10Percent15Minutes", "ServiceTimeout": "1200",
+        "Analysis": {"MaxExtensionSeconds": "600"}});
+    let body = answered(&run(&aws, update("2", "1", props)).await);
+    assert_eq!(body["Status"], "FAILED");
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Properties.Analysis.maxExtensionSeconds")
+            && reason.contains("extend its bakes by up to 10 min"),
+        "{reason}"
+    );
+    assert_eq!(aws.calls(Op::WriteAlias) + aws.calls(Op::StartExecution), 0);
+    // Told to fail when inconclusive, it cannot extend: the same plan fits, and the rollout starts.
+    let fits = json!({"Strategy": "Canary10Percent15Minutes", "ServiceTimeout": "1200",
+        "Analysis": {"WhenInconclusive": "fail"}});
+    let mut e = update("2", "1", fits);
+    e["RequestId"] = json!("req-4");
+    run(&aws, e).await;
+    assert_eq!(aws.calls(Op::StartExecution), 1);
+}
+
+#[tokio::test]
 async fn invalid_properties_fail_the_update_naming_the_property_untouched() {
     let aws = FakeAws::sample();
     let body = answered(
