@@ -27,6 +27,7 @@ pub use clock::FakeClock;
 use crate::domain::{AlarmState, AliasState, Routing};
 use crate::error::Error;
 use crate::notification::Notification;
+pub use state::PositionFault;
 use state::{Alias, Config, Function, Scheduled, State, Version};
 
 pub const ACCOUNT_ID: &str = "123456789012";
@@ -361,6 +362,26 @@ impl FakeAws {
     pub fn add_topic(&self, topic_arn: &str) -> &Self {
         self.lock().topics.insert(topic_arn.to_string());
         self
+    }
+
+    /// A fault at the `fault.at`-th call of any op (the fault matrix).
+    pub fn fail_at(&self, fault: PositionFault) -> &Self {
+        self.lock().position_fault = Some(fault);
+        self
+    }
+
+    /// Every call so far, in order.
+    pub fn call_log(&self) -> Vec<Op> {
+        self.lock().call_log.clone()
+    }
+
+    /// The leases held now: (function, alias, rollout id).
+    pub fn leases(&self) -> Vec<(String, String, String)> {
+        self.lock()
+            .leases
+            .iter()
+            .map(|((f, a), l)| (f.clone(), a.clone(), l.rollout_id.clone()))
+            .collect()
     }
 
     /// The next `count` calls of `op` fail with `error` and have no effect (after any already queued).

@@ -72,7 +72,9 @@ impl AliasRouter for FakeAws {
             .and_then(|f| f.aliases.get_mut(alias))
             .expect("checked above, under the same lock");
         a.set(routing.clone(), revision, ChangeSource::UpdateAlias);
-        Ok(a.state())
+        let state = a.state();
+        st.answer()?;
+        Ok(state)
     }
 }
 
@@ -124,7 +126,9 @@ impl FunctionRegistry for FakeAws {
                 });
             }
         }
-        Ok(f.publish_if_changed(description))
+        let version = f.publish_if_changed(description);
+        st.answer()?;
+        Ok(version)
     }
 }
 
@@ -192,6 +196,7 @@ impl HookInvoker for FakeAws {
             serde_json::Value::String(String::from_utf8_lossy(payload).into_owned())
         });
         st.hook_calls.push((function.to_string(), recorded));
+        st.answer()?;
         let (function_error, body) = match behaviour {
             HookBehaviour::Succeed => (None, json!({"status": "Succeeded"}).to_string()),
             HookBehaviour::Fail(reason) => (
@@ -228,6 +233,6 @@ impl Notifier for FakeAws {
         }
         st.notifications
             .push((topic_arn.to_string(), notification.clone()));
-        Ok(())
+        st.answer()
     }
 }

@@ -25,6 +25,7 @@ impl LeaseStore for FakeAws {
             }
             _ => {
                 st.leases.insert(key, lease.clone());
+                st.answer()?;
                 Ok(Acquired::Taken)
             }
         }
@@ -41,7 +42,7 @@ impl LeaseStore for FakeAws {
         {
             st.leases.remove(&key);
         }
-        Ok(())
+        st.answer()
     }
 }
 

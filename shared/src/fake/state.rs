@@ -43,6 +43,10 @@ pub(super) struct State {
     /// Per-minute counts: a window of N minutes reads N times these (latency and custom values as they are).
     pub version_rates: BTreeMap<(String, String, String), crate::analysis::judge::VersionMetrics>,
     pub faults: HashMap<Op, VecDeque<Error>>,
+    /// A fault by the position of a call among all calls (the fault matrix): see [`PositionFault`].
+    pub position_fault: Option<PositionFault>,
+    /// Every call, in order.
+    pub call_log: Vec<Op>,
     call_counts: HashMap<Op, usize>,
     revisions: u64,
 }
@@ -54,6 +58,31 @@ pub(super) struct Scheduled {
     pub state: AlarmState,
 }
 
+/// A fault injected at the `at`-th call (1-based, counting every call of every op), or at every call from there
+/// on when `persistent`. A `lost_answer` fault lets a write land, then loses its answer (a timeout after the
+/// effect); on a call that has no effect to land it fails the call before anything happens.
+#[derive(Debug, Clone)]
+pub struct PositionFault {
+    pub at: usize,
+    pub error: Error,
+    pub persistent: bool,
+    pub lost_answer: bool,
+}
+
+impl PositionFault {
+    fn hits(&self, position: usize) -> bool {
+        position == self.at || (self.persistent && position >= self.at)
+    }
+}
+
+/// The calls whose handlers land their effect before a lost answer is reported (`State::answer`).
+fn lands(op: Op) -> bool {
+    matches!(
+        op,
+        Op::WriteAlias | Op::PublishVersion | Op::Lease | Op::Invoke | Op::Publish
+    )
+}
+
 impl State {
     pub fn calls(&self, op: Op) -> usize {
         self.call_counts.get(&op).copied().unwrap_or(0)
@@ -61,16 +90,33 @@ impl State {
 
     /// Counts a call of `op` and returns its 1-based number.
     pub fn count(&mut self, op: Op) -> usize {
+        self.call_log.push(op);
         let n = self.call_counts.entry(op).or_insert(0);
         *n += 1;
         *n
     }
 
-    /// The injected failure for this call of `op`, if one is queued.
+    /// The injected failure for this call of `op`, if one is queued (by op, or by position).
     pub fn injected(&mut self, op: Op) -> Result<()> {
+        if let Some(fault) = &self.position_fault {
+            if fault.hits(self.call_log.len()) && !(fault.lost_answer && lands(op)) {
+                return Err(fault.error.clone());
+            }
+        }
         match self.faults.get_mut(&op).and_then(VecDeque::pop_front) {
             Some(error) => Err(error),
             None => Ok(()),
+        }
+    }
+
+    /// Called by a handler once its effect landed: the answer is lost when a `lost_answer` fault hits this
+    /// call.
+    pub fn answer(&self) -> Result<()> {
+        match &self.position_fault {
+            Some(fault) if fault.lost_answer && fault.hits(self.call_log.len()) => {
+                Err(fault.error.clone())
+            }
+            _ => Ok(()),
         }
     }
 

@@ -35,6 +35,24 @@ pub async fn take_checking_in(
     rollout: &Rollout,
     check_interval: Option<Duration>,
 ) -> Result<()> {
+    let taken = take_lease(registry, clock, rollout, check_interval).await;
+    if let Err(error) = &taken {
+        // An acquire whose answer was lost may have landed, and a lease taken before a failed record would be
+        // left behind: give back whatever this rollout may hold. (`release` removes only this rollout's lease,
+        // never a holder's.)
+        if !matches!(error, Error::AliasBusy { .. }) {
+            release(registry, rollout).await;
+        }
+    }
+    taken
+}
+
+async fn take_lease(
+    registry: &impl Registry,
+    clock: &impl Clock,
+    rollout: &Rollout,
+    check_interval: Option<Duration>,
+) -> Result<()> {
     let now = clock.now_millis();
     let plan_ms = rollout.plan.total_seconds() * 1000;
     let lease = Lease {
@@ -166,13 +184,34 @@ pub async fn finish(
 ) {
     let mut record = RolloutRecord::of(rollout, status, now_ms);
     record.reason = reason.map(|r| crate::text::cap(r, crate::text::MAX_OUTSIDE_TEXT));
-    if let Err(error) = registry.record(&record).await {
-        warn!(rollout_id = %rollout.rollout_id, %error, "could not record how the rollout ended");
+    let mut attempt = 1;
+    while let Err(error) = registry.record(&record).await {
+        warn!(rollout_id = %rollout.rollout_id, %error, attempt, "could not record how the rollout ended");
+        if attempt == FINISH_ATTEMPTS {
+            break;
+        }
+        attempt += 1;
     }
-    if let Err(error) = registry
-        .release(&rollout.function_name, &rollout.alias, &rollout.rollout_id)
-        .await
-    {
-        warn!(rollout_id = %rollout.rollout_id, %error, "could not release the alias's lease");
+    release(registry, rollout).await;
+}
+
+/// How many times the end of a rollout tries each registry write (the SDK retries each with backoff too): a
+/// throttled or failed release must not leave the lease behind when the next try would take.
+pub const FINISH_ATTEMPTS: usize = 3;
+
+/// Gives the alias's lease back if this rollout holds it, trying [`FINISH_ATTEMPTS`] times. Never fails: a
+/// lease left behind is taken over once its rollout has ended (its execution stopped, or its local lease
+/// expired).
+async fn release(registry: &impl LeaseStore, rollout: &Rollout) {
+    for attempt in 1..=FINISH_ATTEMPTS {
+        match registry
+            .release(&rollout.function_name, &rollout.alias, &rollout.rollout_id)
+            .await
+        {
+            Ok(()) => return,
+            Err(error) => {
+                warn!(rollout_id = %rollout.rollout_id, %error, attempt, "could not release the alias's lease")
+            }
+        }
     }
 }

@@ -154,7 +154,8 @@ async fn a_failing_registry_never_fails_the_end_of_a_rollout() {
         message: "ProvisionedThroughputExceededException".into(),
     };
     aws.fail_next(Op::Journal, throttled.clone(), 2);
-    aws.fail_next(Op::Lease, throttled, 1);
+    // Every attempt at the release fails: the registry is down to the end.
+    aws.fail_next(Op::Lease, throttled, lease::FINISH_ATTEMPTS);
     lease::progress(&aws, &r, 1, None).await;
     lease::finish(&aws, &r, RolloutStatus::Promoted, None, 2).await;
     assert!(
@@ -230,4 +231,44 @@ fn a_silent_local_rollout_is_given_two_intervals_and_the_retries_of_a_check_and_
     );
     // A lease that does not say (written by an older shifter): --check-interval's default, 10 s.
     assert_eq!(lease::check_in_grace(&with(None)), Duration::from_secs(80));
+}
+
+fn throttled() -> Error {
+    Error::Transient {
+        operation: "PutItem".into(),
+        message: "ProvisionedThroughputExceededException".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_take_that_fails_after_the_lease_was_written_gives_it_back() {
+    // Found by the fault matrix: the record after the lease failed, and the refused rollout kept the alias.
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let r = prepared(&aws, &clock, "r-1", None).await;
+    aws.fail_next(Op::Journal, throttled(), 1);
+    let err = lease::take(&aws, &clock, &r).await.unwrap_err();
+    assert_eq!(err.error_type(), "Transient");
+    assert!(aws.lease(F, A).is_none(), "the lease was given back");
+    // A busy alias is never released by the rollout that found it busy.
+    lease::take(&aws, &clock, &r).await.unwrap();
+    let other = prepared(&aws, &clock, "r-2", None).await;
+    let busy = lease::take(&aws, &clock, &other).await.unwrap_err();
+    assert_eq!(busy.error_type(), "AliasBusy");
+    assert_eq!(aws.lease(F, A).unwrap().rollout_id, "r-1");
+}
+
+#[tokio::test]
+async fn finishing_retries_a_throttled_release() {
+    let aws = FakeAws::sample();
+    let clock = FakeClock::default();
+    let r = prepared(&aws, &clock, "r-1", None).await;
+    lease::take(&aws, &clock, &r).await.unwrap();
+    aws.fail_next(Op::Lease, throttled(), lease::FINISH_ATTEMPTS - 1);
+    lease::finish(&aws, &r, RolloutStatus::Promoted, None, clock.now_millis()).await;
+    assert!(aws.lease(F, A).is_none());
+    assert_eq!(
+        aws.record_of("r-1").unwrap().status,
+        RolloutStatus::Promoted
+    );
 }
