@@ -41,7 +41,28 @@ pub struct Execution {
     pub retries: usize,
     /// Seconds spent in Wait states.
     pub waited_seconds: u64,
+    /// Seconds spent between a failed Task and its retry, as Step Functions waits them: `IntervalSeconds`
+    /// (default 1) × `BackoffRate` (default 2) to the power of the retries before, capped at
+    /// `MaxDelaySeconds`. Simulated: nothing sleeps.
+    pub retry_seconds: f64,
     pub status: Status,
+}
+
+/// How long Step Functions waits before retry number `before + 1` of a Retrier.
+pub fn retry_delay(retrier: &Value, before: u64) -> f64 {
+    let interval = retrier
+        .get("IntervalSeconds")
+        .and_then(Value::as_f64)
+        .unwrap_or(1.0);
+    let rate = retrier
+        .get("BackoffRate")
+        .and_then(Value::as_f64)
+        .unwrap_or(2.0);
+    let delay = interval * rate.powi(i32::try_from(before).unwrap_or(i32::MAX));
+    match retrier.get("MaxDelaySeconds").and_then(Value::as_f64) {
+        Some(cap) => delay.min(cap),
+        None => delay,
+    }
 }
 
 /// The one service integration simulated: a Lambda invoke that waits for its task token.
@@ -82,6 +103,7 @@ where
         transitions: 0,
         retries: 0,
         waited_seconds: 0,
+        retry_seconds: 0.0,
         status: Status::Failed {
             error: "unfinished".into(),
             cause: String::new(),
@@ -173,6 +195,7 @@ where
                                 let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3);
                                 let n = attempts.entry(i).or_default();
                                 if *n < max {
+                                    run.retry_seconds += retry_delay(r, *n);
                                     *n += 1;
                                     run.retries += 1;
                                     run.transitions += 1;

@@ -114,6 +114,8 @@ enum Ending {
 struct Run {
     ending: Ending,
     detail: String,
+    /// Simulated seconds the state machine waited between failed Tasks and their retries.
+    retry_seconds: f64,
 }
 
 /// The invariant over what the fake holds after a run.
@@ -138,6 +140,7 @@ fn judge(aws: &FakeAws, fault: Option<&PositionFault>, ending: Ending, detail: S
             return Run {
                 ending: Ending::LeaseLeftRegistryDown,
                 detail,
+                retry_seconds: 0.0,
             }
         }
         _ if !leases.is_empty() => Some(format!("lease left: {leases:?}")),
@@ -147,8 +150,13 @@ fn judge(aws: &FakeAws, fault: Option<&PositionFault>, ending: Ending, detail: S
         Some(why) => Run {
             ending: Ending::Broken,
             detail: format!("{why} ({detail})"),
+            retry_seconds: 0.0,
         },
-        None => Run { ending, detail },
+        None => Run {
+            ending,
+            detail,
+            retry_seconds: 0.0,
+        },
     }
 }
 
@@ -207,7 +215,8 @@ async fn machine_run(fault: Option<PositionFault>) -> (FakeAws, Run) {
         .chars()
         .take(300)
         .collect();
-    let run = judge(&aws, fault.as_ref(), ending, detail);
+    let mut run = judge(&aws, fault.as_ref(), ending, detail);
+    run.retry_seconds = execution.retry_seconds;
     (aws, run)
 }
 
@@ -218,6 +227,7 @@ struct Tally {
     runs: usize,
     endings: BTreeMap<Ending, usize>,
     broken: Vec<String>,
+    longest_retry_seconds: f64,
 }
 
 async fn matrix<F, Fut>(drive: F) -> Tally
@@ -257,6 +267,7 @@ where
                     writeln!(f, "{at} {name} {persistent} {:?}", run.ending).unwrap();
                 }
                 tally.runs += 1;
+                tally.longest_retry_seconds = tally.longest_retry_seconds.max(run.retry_seconds);
                 *tally.endings.entry(run.ending).or_default() += 1;
                 if run.ending == Ending::Broken {
                     tally.broken.push(format!(
@@ -300,6 +311,11 @@ const END: &str = "<!-- fault-matrix:end -->";
 async fn every_fault_at_every_call_leaves_the_alias_on_one_version_in_both_drivers() {
     let local = matrix(local_run).await;
     let machine = matrix(machine_run).await;
+    let retries = format!(
+        "Longest simulated wait for the state machine's retries in one run (its Retry blocks' IntervalSeconds, \
+         BackoffRate and MaxDelaySeconds): {:.0} s.",
+        machine.longest_retry_seconds
+    );
     let table = [
         "| driver | calls in a clean run | runs | promoted | rolled back | refused untouched | failed, alias restored | RollbackFailed (announced) | lease left: registry down to the end | invariant broken | breaks |".to_string(),
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|".to_string(),
@@ -307,6 +323,7 @@ async fn every_fault_at_every_call_leaves_the_alias_on_one_version_in_both_drive
         row("state machine (ASL interpreter, real handlers)", &machine),
     ]
     .join("\n");
+    let table = format!("{table}\n\n{retries}");
     println!("{table}");
     let mut broken: Vec<String> = local.broken.iter().map(|b| format!("local: {b}")).collect();
     broken.extend(machine.broken.iter().map(|b| format!("machine: {b}")));
@@ -339,4 +356,14 @@ async fn every_fault_at_every_call_leaves_the_alias_on_one_version_in_both_drive
         "docs/reliability.md's fault-matrix table is out of date: run \
          `SHIFTER_WRITE_RELIABILITY=1 cargo test -p shifter-contract-tests --test fault_matrix`"
     );
+}
+
+#[test]
+fn retry_waits_grow_by_the_backoff_rate_up_to_the_cap() {
+    let retrier = json!({"IntervalSeconds": 2, "BackoffRate": 2, "MaxDelaySeconds": 5});
+    let waits: Vec<f64> = (0..4)
+        .map(|n| shifter_contract_tests::retry_delay(&retrier, n))
+        .collect();
+    assert_eq!(waits, [2.0, 4.0, 5.0, 5.0]);
+    assert_eq!(shifter_contract_tests::retry_delay(&json!({}), 1), 2.0);
 }
