@@ -123,8 +123,22 @@ fn bench(
         "describeFunction": aws.calls(Op::DescribeFunction),
         "versionInfo": aws.calls(Op::VersionInfo),
     });
+    // Lambda's control plane (about 15 calls a second per account and region): GetAlias, UpdateAlias,
+    // GetFunction, GetFunctionConfiguration.
+    let control_plane = [
+        Op::ReadAlias,
+        Op::WriteAlias,
+        Op::DescribeFunction,
+        Op::VersionInfo,
+    ]
+    .iter()
+    .map(|op| aws.calls(*op))
+    .sum::<usize>();
     let line = json!({
         "plan": name,
+        "control_plane_calls_per_rollout": control_plane,
+        "alias_writes_per_step": aws.calls(Op::WriteAlias) as f64 / steps as f64,
+        "alias_reads_per_step": aws.calls(Op::ReadAlias) as f64 / steps as f64,
         "steps": steps,
         "rollouts": rollouts,
         "warmup": warmup,

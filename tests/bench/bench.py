@@ -728,6 +728,10 @@ def report_md(m: dict, cmd: str, sizes: Sizes | None, startup: Startup | None, e
                 "(tens of milliseconds).", ""]
         calls = [f"- `{r['plan']}` port calls per rollout: " +
                  ", ".join(f"{k} {v}" for k, v in r.get("calls_per_rollout", {}).items()) for r in engine.rows]
+        calls += [f"- `{r['plan']}` Lambda control-plane calls (GetAlias, UpdateAlias, GetFunction, "
+                  f"GetFunctionConfiguration): {r.get('control_plane_calls_per_rollout', '?')} per rollout; "
+                  f"per step, {r.get('alias_writes_per_step', 0):.2f} UpdateAlias and "
+                  f"{r.get('alias_reads_per_step', 0):.2f} GetAlias" for r in engine.rows]
         out += calls
         out += [f"- {h}" for h in engine.header]
     return "\n".join(out) + "\n"
