@@ -13,12 +13,12 @@ include statemachine/sam.mk
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help lint lint-pipelines lint-sam-app unit e2e test demo bench bench-latency bench-transitions bench-analysis build clean
+.PHONY: help lint lint-pipelines lint-sam-app lint-security unit e2e test demo bench bench-latency bench-transitions bench-analysis build clean
 
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
 	@echo "make test        lint + unit tests + end-to-end tests (starts and stops the emulator)"
-	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator, pipeline recipes, sam-app"
+	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator, pipeline recipes, sam-app, security"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
 	@echo "make sam-build   sam build with the pinned SAM CLI (its own venv .venv-sam; cold ~20 min on 2 CPUs)"
 	@echo "make bench       bench-latency, then size, start-up, engine CPU and canary analysis benchmarks -> docs/benchmarks.md"
@@ -28,7 +28,7 @@ help:
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
 	@echo "make local-down  stop it"
 
-lint: lint-iac lint-pipelines lint-sam-app
+lint: lint-iac lint-pipelines lint-sam-app lint-security
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
@@ -61,6 +61,30 @@ lint-sam-app: venv $(SAM_CLI_STAMP)
 	AWS_DEFAULT_REGION=us-east-1 $(SAM_CLI_VENV)/bin/python tests/lint/sam_translate.py \
 	  template.yaml .local/lint/shifter.json
 	$(VENV)/bin/cfn-lint .local/lint/shifter.json
+
+# Security lint of shifter's own template, translated to plain CloudFormation as lint-sam-app does (into a file
+# of its own, so that the two never race under make -j): parliament on every IAM policy (tests/lint/iam_lint.py,
+# allow-list tests/lint/parliament-allow.yaml) and checkov on the template (tests/lint/checkov_scan.py, allow-list
+# tests/lint/checkov-allow.yaml). Each allowed finding has its reason; docs/security.md sums them up. The tools
+# get a venv of their own (.venv-sec, pinned in tests/lint/security-requirements.txt): cold, ~51 s on 2 CPUs with
+# no pip cache (300 MB); the checks take ~6 s. They pass offline too (checkov: no API key, --skip-download),
+# where checkov waits out its network timeouts: ~20 s.
+SEC_VENV := $(CURDIR)/.venv-sec
+SEC_STAMP := $(SEC_VENV)/.stamp
+SHIFTER_TRANSLATED := .local/lint/shifter-security.json
+
+lint-security: $(SEC_STAMP) $(SAM_CLI_STAMP)
+	@mkdir -p $(dir $(SHIFTER_TRANSLATED))
+	AWS_DEFAULT_REGION=us-east-1 $(SAM_CLI_VENV)/bin/python tests/lint/sam_translate.py \
+	  template.yaml $(SHIFTER_TRANSLATED)
+	$(SEC_VENV)/bin/python tests/lint/iam_lint.py $(SHIFTER_TRANSLATED) tests/lint/parliament-allow.yaml
+	$(SEC_VENV)/bin/python tests/lint/checkov_scan.py $(SHIFTER_TRANSLATED) tests/lint/checkov-allow.yaml
+
+# Rebuilt only when security-requirements.txt changes (or the venv is gone).
+$(SEC_STAMP): tests/lint/security-requirements.txt
+	@test -x $(SEC_VENV)/bin/python || $(HARNESS_PYTHON) -m venv $(SEC_VENV)
+	$(SEC_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r $<
+	@touch $@
 
 unit:
 	cargo test --workspace
@@ -104,4 +128,4 @@ bench-transitions: venv
 
 clean: local-down
 	cargo clean
-	rm -rf .venv .venv-sam .local
+	rm -rf .venv .venv-sam .venv-sec .local
