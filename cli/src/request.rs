@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use serde_json::{Map, Value};
-use shifter::request::{refuse_duplicate_keys, RolloutRequest, RolloutSpec};
+use shifter::request::{
+    check_request_text, explain_json_error, refuse_duplicate_keys, RolloutRequest, RolloutSpec,
+};
 use shifter::Error;
 
 use crate::args::RequestArgs;
@@ -11,6 +13,20 @@ use crate::args::RequestArgs;
 /// Stand-ins used when only a strategy is at hand (`shifter plan --strategy`).
 pub const PLACEHOLDER_FUNCTION: &str = "placeholder-function";
 pub const PLACEHOLDER_ALIAS: &str = "placeholder-alias";
+
+/// The request's fields (`RolloutRequest`'s, in camelCase).
+const KNOWN_FIELDS: &[&str] = &[
+    "functionName",
+    "alias",
+    "targetVersion",
+    "codeSha256",
+    "strategy",
+    "hooks",
+    "alarms",
+    "insufficientData",
+    "notificationTopicArn",
+    "analysis",
+];
 
 /// The request as JSON: the `--request` file's object (if any), with every given flag written over it.
 pub fn build_request(args: &RequestArgs) -> Result<Value, Error> {
@@ -57,12 +73,14 @@ pub fn build_request(args: &RequestArgs) -> Result<Value, Error> {
             hooks.insert(key.into(), hook.clone().into());
         }
     }
+    // A misspelt field (`FunctionName`) is reported as unknown, naming the right spelling, not as a missing one.
+    let misspelt = request.keys().any(|k| !KNOWN_FIELDS.contains(&k.as_str()));
     for (key, flag) in [
         ("functionName", "--function NAME"),
         ("alias", "--alias ALIAS"),
         ("strategy", "--strategy STRATEGY"),
     ] {
-        if !request.contains_key(key) {
+        if !request.contains_key(key) && !misspelt {
             return Err(Error::invalid(
                 key,
                 format!("required: give {flag}, or a --request file that sets it"),
@@ -97,6 +115,7 @@ fn read_request_file(path: &Path) -> Result<Map<String, Value>, Error> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| Error::invalid("request", format!("cannot read {shown}: {e}")))?;
+    check_request_text(&text).map_err(|e| in_file(e, &shown.to_string()))?;
     // Checked on the text: once it is a `Value`, only the last of duplicate keys is left.
     refuse_duplicate_keys(&text, "")?;
     match serde_json::from_str(&text) {
@@ -105,10 +124,33 @@ fn read_request_file(path: &Path) -> Result<Map<String, Value>, Error> {
             "request",
             format!("{shown} must hold one JSON object"),
         )),
-        Err(e) => Err(Error::invalid(
-            "request",
-            format!("{shown} is not valid JSON: {e}"),
-        )),
+        Err(e) => {
+            // The typed parse names the field the bad text sits in (`strategy` for a NaN in the strategy).
+            let field = match RolloutRequest::from_json_str(&text) {
+                Err(Error::InvalidRequest { field, .. }) => field,
+                _ => "request".to_string(),
+            };
+            Err(Error::invalid(
+                field,
+                format!(
+                    "{shown} is not valid JSON at line {}, column {}: {}",
+                    e.line(),
+                    e.column(),
+                    explain_json_error(&text, &e)
+                ),
+            ))
+        }
+    }
+}
+
+/// The file's name in a refusal of its text as a whole (`request: canary.json is empty: ...`).
+fn in_file(error: Error, shown: &str) -> Error {
+    match error {
+        Error::InvalidRequest { field, message } => Error::InvalidRequest {
+            field,
+            message: format!("{shown} {message}"),
+        },
+        other => other,
     }
 }
 

@@ -343,3 +343,47 @@ fn the_check_interval_goes_down_to_one_second_and_a_table_makes_a_local_rollout_
         "{error}"
     );
 }
+
+/// `KNOWN_FIELDS` is every field a request may have: a request with all of them set serializes to exactly those.
+#[test]
+fn known_fields_are_the_request_fields() {
+    let full = json!({
+        "functionName": "orders", "alias": "live", "targetVersion": "7", "codeSha256": "x", "strategy": "AllAtOnce",
+        "hooks": {}, "alarms": [], "insufficientData": "healthy", "notificationTopicArn": "t", "analysis": "default"
+    });
+    let request = RolloutRequest::from_value(full).unwrap();
+    let value = serde_json::to_value(request).unwrap();
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut known = KNOWN_FIELDS.to_vec();
+    keys.sort_unstable();
+    known.sort_unstable();
+    assert_eq!(keys, known);
+}
+
+/// `FunctionName` for `functionName` is named as the unknown field it is (listing the right spelling), not
+/// reported as a missing functionName.
+#[test]
+fn a_misspelt_field_is_named_rather_than_the_one_it_stands_for() {
+    let file = TempFile::new(
+        "misspelt",
+        r#"{"FunctionName": "orders", "alias": "live", "targetVersion": "7", "strategy": "AllAtOnce"}"#,
+    );
+    let args = deploy_args(&["--local", "--request", file.0.to_str().unwrap()]);
+    match spec_from_args(&args.request) {
+        Err(Error::InvalidRequest { field, message }) => {
+            assert_eq!(field, "FunctionName");
+            assert!(message.contains("`functionName`"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let file = TempFile::new("missing", r#"{"alias": "live", "strategy": "AllAtOnce"}"#);
+    let args = deploy_args(&["--local", "--request", file.0.to_str().unwrap()]);
+    assert!(
+        matches!(spec_from_args(&args.request), Err(Error::InvalidRequest { field, .. }) if field == "functionName")
+    );
+}

@@ -178,6 +178,10 @@ fn plan_checks_the_example_requests() {
     let mut rejected = 0;
     for entry in std::fs::read_dir(dir.join("invalid")).expect("events/requests/invalid exists") {
         let path = entry.unwrap().path();
+        // JSON ones: the rest of the catalogue (README, not-JSON text, aws/) is tests/bad_input.rs's.
+        if !path.is_file() || path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let field = name.split("--").next().unwrap();
         let out = shifter(&["plan", "--request", path.to_str().unwrap()]);

@@ -19,6 +19,9 @@ pub const MAX_TOPIC_NAME: usize = 256;
 /// A topic name and room for any partition, region and account (today's longest prefix,
 /// `arn:aws-iso-f:sns:us-isof-south-1:123456789012:`, is 47 characters).
 pub const MAX_TOPIC_ARN: usize = MAX_TOPIC_NAME + 64;
+/// Step Functions takes at most 256 KB (262,144 bytes of UTF-8) of input per execution and per state: a longer
+/// request could never run on the state machine, so it is refused before anything is read from it.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -90,6 +93,7 @@ impl RolloutRequest {
     /// Parses JSON text; errors name the field (`hooks.preTraffic`, `unknownField`) and what is valid. A key
     /// given twice is refused (see [`refuse_duplicate_keys`]).
     pub fn from_json_str(text: &str) -> Result<RolloutRequest> {
+        check_request_text(text)?;
         refuse_duplicate_keys(text, "")?;
         let de = &mut serde_json::Deserializer::from_str(text);
         let request: RolloutRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
@@ -106,10 +110,18 @@ impl RolloutRequest {
             } else {
                 known.join(".")
             };
-            capped(Error::invalid(
-                field,
-                strip_position(&e.into_inner().to_string()),
-            ))
+            let error = e.into_inner();
+            // Past the recursion limit the path is a hundred `[0]`s: name where the nesting starts.
+            let field = if error.to_string().starts_with("recursion limit exceeded") {
+                field
+                    .split(['[', '.'])
+                    .next()
+                    .unwrap_or("request")
+                    .to_string()
+            } else {
+                field
+            };
+            capped(Error::invalid(field, explain_json_error(text, &error)))
         })?;
         de.end().map_err(|e| {
             Error::invalid(
@@ -210,6 +222,76 @@ pub fn refuse_duplicate_keys(text: &str, at: &str) -> Result<()> {
         field,
         format!("{:?} is given twice: keep one", dup.key),
     )))
+}
+
+/// Refuses request text before it is parsed: past Step Functions' 256 KB (with its size), a UTF-8 byte-order
+/// mark, nothing at all, a list, or text that is not JSON (YAML, most often).
+pub fn check_request_text(text: &str) -> Result<()> {
+    if text.len() > MAX_REQUEST_BYTES {
+        return Err(Error::invalid(
+            "request",
+            format!(
+                "is {} bytes ({} KB); Step Functions takes at most {MAX_REQUEST_BYTES} bytes (256 KB) of input: \
+                 shorten it (fewer or shorter alarm names, no padding)",
+                text.len(),
+                text.len().div_ceil(1024)
+            ),
+        ));
+    }
+    if text.starts_with('\u{feff}') {
+        return Err(Error::invalid(
+            "request",
+            "starts with a UTF-8 byte-order mark (BOM): save it as UTF-8 without a BOM",
+        ));
+    }
+    match text.trim_start().chars().next() {
+        None => Err(Error::invalid(
+            "request",
+            "is empty: give one JSON object with functionName, alias and strategy",
+        )),
+        Some('[') => Err(Error::invalid(
+            "request",
+            "is a JSON list: give one JSON object, one request per file",
+        )),
+        Some('{' | '"' | '-' | '0'..='9') => Ok(()),
+        // `true`, `false` or `null`: JSON, if not an object; the parser says so, naming what it expected.
+        Some(_) if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() => Ok(()),
+        Some(c) => Err(Error::invalid(
+            "request",
+            format!(
+                "is not JSON: it starts with {c:?}, where a JSON object starts with '{{'; YAML is not read: \
+                 convert it to JSON (e.g. `yq -o=json`)"
+            ),
+        )),
+    }
+}
+
+/// What is wrong with JSON text serde_json refused, without its position (the text may have been rebuilt from a
+/// `Value`), and what to do about it.
+pub fn explain_json_error(text: &str, error: &serde_json::Error) -> String {
+    let message = strip_position(&error.to_string());
+    if message.starts_with("recursion limit exceeded") {
+        return "nests arrays or objects more than 128 levels deep: a request is a few levels deep; check the \
+                brackets"
+            .into();
+    }
+    if error.is_syntax() {
+        let at = text
+            .lines()
+            .nth(error.line().saturating_sub(1))
+            .and_then(|line| line.get(error.column().saturating_sub(1)..))
+            .unwrap_or("");
+        let at = at.strip_prefix('-').unwrap_or(at);
+        if at.starts_with("NaN") || at.starts_with("Infinity") {
+            return format!(
+                "{message}: NaN and Infinity are not JSON numbers: give a finite number"
+            );
+        }
+        return format!(
+            "{message}: JSON has no comments, trailing commas, single quotes or unquoted keys; check it with `jq .`"
+        );
+    }
+    message
 }
 
 /// Messages quote what they reject, which may be as long as the request itself (Step Functions takes up to
@@ -364,6 +446,12 @@ fn check_alarms(alarms: &[String]) -> Result<()> {
             return Err(Error::invalid(
                 format!("alarms[{i}]"),
                 "must be an alarm name of 1-255 printable characters",
+            ));
+        }
+        if a.starts_with("arn:") {
+            return Err(Error::invalid(
+                format!("alarms[{i}]"),
+                "is an ARN: give the alarm's name; alarms are read by name, in the region shifter runs in",
             ));
         }
         if alarms[..i].contains(a) {

@@ -2,6 +2,8 @@
 //! it) small: ARNs no longer than AWS accepts, and error messages that quote at most a capped part of what
 //! they reject.
 
+use std::path::Path;
+
 use serde_json::{json, Value};
 
 use super::*;
@@ -186,4 +188,99 @@ fn the_same_key_in_sibling_objects_is_fine() {
         .validate()
         .unwrap();
     assert_eq!(spec.plan.steps.len(), 3);
+}
+
+fn refusal(text: &str) -> (String, String) {
+    match RolloutRequest::from_json_str(text) {
+        Err(Error::InvalidRequest { field, message }) => (field, message),
+        other => panic!("{:?} should be refused, got {other:?}", cap(text, 80)),
+    }
+}
+
+/// What is not a JSON request is refused as what it is, with what to do: not as "expected value".
+#[test]
+fn text_that_is_not_a_json_request_is_refused_saying_why_and_what_to_do() {
+    let good = base().to_string();
+    let big = format!("{}{}}}", &good[..good.len() - 1], " ".repeat(300 * 1024));
+    let nan = r#"{"functionName":"orders","alias":"live","strategy":{"type":"canary","percent":NaN,"bakeSeconds":60}}"#;
+    let inf = nan.replace("NaN", "-Infinity");
+    let deep = format!(
+        r#"{{"functionName":"orders","alias":"live","strategy":{}{}}}"#,
+        "[".repeat(200),
+        "]".repeat(200)
+    );
+    for (text, field, phrase) in [
+        (
+            big.as_str(),
+            "request",
+            "bytes (301 KB); Step Functions takes at most 262144 bytes (256 KB)",
+        ),
+        (
+            &format!("\u{feff}{good}"),
+            "request",
+            "save it as UTF-8 without a BOM",
+        ),
+        ("", "request", "is empty"),
+        (" \n", "request", "is empty"),
+        (
+            "functionName: orders\nalias: live\n",
+            "request",
+            "YAML is not read: convert it to JSON",
+        ),
+        (
+            nan,
+            "strategy.percent",
+            "NaN and Infinity are not JSON numbers: give a finite number",
+        ),
+        (
+            &inf,
+            "strategy.percent",
+            "NaN and Infinity are not JSON numbers",
+        ),
+        (&deep, "strategy", "more than 128 levels deep"),
+        (r#"{"alias": 'live'}"#, "alias", "single quotes"),
+    ] {
+        let (f, message) = refusal(text);
+        assert_eq!(f, field, "{message}");
+        assert!(message.contains(phrase), "{field}: {message}");
+        assert!(message.len() <= MAX_OUTSIDE_TEXT);
+    }
+    // JSON that is not an object is still the parser's to name.
+    assert_eq!(refusal("true").0, "request");
+    assert_eq!(
+        refusal("[]"),
+        (
+            "request".into(),
+            "is a JSON list: give one JSON object, one request per file".into()
+        )
+    );
+    // Exactly at the limit is read (and refused for what it lacks, not for its size).
+    let at_limit = format!(
+        "{}{}}}",
+        &good[..good.len() - 1],
+        " ".repeat(MAX_REQUEST_BYTES - good.len())
+    );
+    assert_eq!(at_limit.len(), MAX_REQUEST_BYTES);
+    assert!(RolloutRequest::from_json_str(&at_limit).is_ok());
+}
+
+#[test]
+fn an_alarm_arn_is_refused_asking_for_the_name() {
+    let arn = json!(["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:orders-errors"]);
+    assert_eq!(rejected_field(&with("alarms", arn)), "alarms[0]");
+}
+
+/// The catalogue's cases that need AWS are valid in form: only Prepare's checks against AWS refuse them.
+#[test]
+fn the_catalogue_cases_needing_aws_pass_every_check_without_it() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/requests/invalid/aws");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let checked = RolloutRequest::from_json_str(&text).and_then(|r| r.validate());
+        assert!(checked.is_ok(), "{}: {checked:?}", path.display());
+        n += 1;
+    }
+    assert!(n >= 5, "only {n}");
 }
