@@ -94,11 +94,13 @@ impl RolloutRequest {
         let de = &mut serde_json::Deserializer::from_str(text);
         let request: RolloutRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             // The path already ends with an unknown field's own name. Where serde could not tell the field
-            // (a syntax error between keys), the path holds "?" segments: name the nearest known parent.
+            // (a syntax error between keys), the path holds "?" segments: name the nearest known parent. A
+            // key that is blank (`{" ": 1}`, found by fuzzing) would name no visible field: its parent too
+            // (the message quotes the key).
             let path = e.path().to_string();
             let known: Vec<&str> = path
                 .split('.')
-                .take_while(|seg| *seg != "?")
+                .take_while(|seg| *seg != "?" && (seg.is_empty() || !seg.trim().is_empty()))
                 .filter(|seg| !seg.is_empty())
                 .collect();
             let field = if known.is_empty() {
