@@ -201,12 +201,24 @@ pub fn refuse_duplicate_keys(text: &str, at: &str) -> Result<()> {
     let Some(dup) = find_duplicate_key(text) else {
         return Ok(());
     };
-    let field = if at.is_empty() {
-        dup.path
-    } else if dup.path.starts_with('[') {
-        format!("{at}{}", dup.path)
+    // A blank key (`{"": 1, "": 2}`, found by fuzzing) names no visible field: name its parent instead.
+    let path = match dup.path.rfind('.') {
+        Some(i) if dup.path[i + 1..].trim().is_empty() => dup.path[..i].to_string(),
+        None if dup.path.trim().is_empty() => String::new(),
+        _ => dup.path,
+    };
+    let field = if path.is_empty() {
+        if at.is_empty() {
+            "request".to_string()
+        } else {
+            at.to_string()
+        }
+    } else if at.is_empty() {
+        path
+    } else if path.starts_with('[') {
+        format!("{at}{path}")
     } else {
-        format!("{at}.{}", dup.path)
+        format!("{at}.{path}")
     };
     Err(capped(Error::invalid(
         field,
