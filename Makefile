@@ -13,7 +13,7 @@ include statemachine/sam.mk
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help lint lint-pipelines lint-sam-app lint-security unit e2e test demo bench bench-latency bench-transitions bench-analysis build clean
+.PHONY: help lint lint-pipelines lint-sam-app lint-security unit e2e test demo bench bench-latency bench-transitions bench-analysis build clean fuzz
 
 help:
 	@echo "make demo        run a promotion and an alarm rollback on the local AWS emulator"
@@ -25,6 +25,7 @@ help:
 	@echo "make bench-analysis  canary analysis: time to a verdict at 10/100/1,000 invocations a minute (simulated), GetMetricData calls per check, CPU per judge (prints; ~10 s after the build)"
 	@echo "make bench-latency  alarm state change -> alias restored, both modes, 20 runs each (~4 min)"
 	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"
+	@echo "make fuzz        cargo fuzz, every parser of outside input, 10^6 executions each (nightly) -> docs/reliability.md"
 	@echo "make local-up    start the local AWS stack (moto + proxy + cargo lambda watch)"
 	@echo "make local-down  stop it"
 
@@ -125,6 +126,20 @@ bench-transitions: venv
 	$(MAKE) local-up
 	status=0; $(PY) tests/bench/transitions.py --write docs/transitions.md || status=$$?; \
 	$(MAKE) local-down; exit $$status
+
+# Fuzzing (issue 10): not part of `make test`. fuzz/ is its own workspace (nightly, cargo-fuzz); see
+# docs/reliability.md. FUZZ_RUNS and FUZZ_TARGETS narrow a run; FUZZ_JOBS targets run at a time.
+CARGO_FUZZ_VERSION := 0.13.2
+FUZZ_RUNS ?= 1000000
+FUZZ_JOBS ?= 2
+FUZZ_TARGETS ?= rollout_request state hook_reply alarm_event rollout_requested custom_resource plan analysis_settings
+
+fuzz:
+	@cargo fuzz --version 2>/dev/null | grep -qx 'cargo-fuzz $(CARGO_FUZZ_VERSION)' || \
+	  cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked
+	cd fuzz && cargo +nightly fuzz build -O
+	fuzz/seed.sh
+	python3 fuzz/run.py --runs $(FUZZ_RUNS) --jobs $(FUZZ_JOBS) --targets $(FUZZ_TARGETS) --write docs/reliability.md
 
 clean: local-down
 	cargo clean

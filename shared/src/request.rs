@@ -98,11 +98,13 @@ impl RolloutRequest {
         let de = &mut serde_json::Deserializer::from_str(text);
         let request: RolloutRequest = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
             // The path already ends with an unknown field's own name. Where serde could not tell the field
-            // (a syntax error between keys), the path holds "?" segments: name the nearest known parent.
+            // (a syntax error between keys), the path holds "?" segments: name the nearest known parent. A
+            // key that is blank (`{" ": 1}`, found by fuzzing) would name no visible field: its parent too
+            // (the message quotes the key).
             let path = e.path().to_string();
             let known: Vec<&str> = path
                 .split('.')
-                .take_while(|seg| *seg != "?")
+                .take_while(|seg| *seg != "?" && (seg.is_empty() || !seg.trim().is_empty()))
                 .filter(|seg| !seg.is_empty())
                 .collect();
             let field = if known.is_empty() {
@@ -211,12 +213,24 @@ pub fn refuse_duplicate_keys(text: &str, at: &str) -> Result<()> {
     let Some(dup) = find_duplicate_key(text) else {
         return Ok(());
     };
-    let field = if at.is_empty() {
-        dup.path
-    } else if dup.path.starts_with('[') {
-        format!("{at}{}", dup.path)
+    // A blank key (`{"": 1, "": 2}`, found by fuzzing) names no visible field: name its parent instead.
+    let path = match dup.path.rfind('.') {
+        Some(i) if dup.path[i + 1..].trim().is_empty() => dup.path[..i].to_string(),
+        None if dup.path.trim().is_empty() => String::new(),
+        _ => dup.path,
+    };
+    let field = if path.is_empty() {
+        if at.is_empty() {
+            "request".to_string()
+        } else {
+            at.to_string()
+        }
+    } else if at.is_empty() {
+        path
+    } else if path.starts_with('[') {
+        format!("{at}{path}")
     } else {
-        format!("{at}.{}", dup.path)
+        format!("{at}.{path}")
     };
     Err(capped(Error::invalid(
         field,

@@ -156,6 +156,26 @@ fn an_unknown_top_level_field_is_the_field() {
     assert_eq!(field, "colour");
 }
 
+/// Found by fuzzing (`fuzz/`, target rollout_request): a blank key was the field, so the error named none.
+#[test]
+fn an_unknown_blank_key_names_its_parent() {
+    let (field, message) = parse_error(&with(" ", json!(1)).to_string());
+    assert_eq!(field, "request");
+    assert!(message.contains("unknown field ` `"), "{message}");
+    let (field, _) = parse_error(&with("hooks", json!({"\t": "pre"})).to_string());
+    assert_eq!(field, "hooks");
+}
+
+/// Found by fuzzing: a blank key given twice was refused with an empty field.
+#[test]
+fn a_blank_key_given_twice_names_its_parent() {
+    let (field, message) = parse_error(r#"{"functionName": "orders", "": 1, "": 2}"#);
+    assert_eq!(field, "request");
+    assert!(message.contains("given twice"), "{message}");
+    let (field, _) = parse_error(r#"{"hooks": {" ": 1, " ": 2}}"#);
+    assert_eq!(field, "hooks");
+}
+
 #[test]
 fn an_unknown_hook_field_is_reported_under_hooks() {
     let (field, message) = parse_error(&with("hooks", json!({"preTrafic": "pre"})).to_string());
