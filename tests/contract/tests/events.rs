@@ -117,6 +117,22 @@ fn check_eventbridge(path: &Path, value: Value) {
     }
 }
 
+/// A CloudFormation custom-resource event for `Custom::ShifterAlias`, as the alias provider reads it: its
+/// properties must make a valid rollout.
+fn check_custom_resource(path: &Path, value: Value) {
+    use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Request;
+    let shown = path.display();
+    let event: shifter_alias_provider::CustomResourceEvent =
+        shifter_lambda::parse(value).unwrap_or_else(|e| panic!("{shown}: {e}"));
+    let properties = match &event.request {
+        Request::Create(e) => &e.resource_properties,
+        Request::Update(e) => &e.resource_properties,
+        other => panic!("{shown}: a sample should be a Create or an Update, not {other:?}"),
+    };
+    shifter::custom_resource::properties::AliasProperties::from_value(properties)
+        .unwrap_or_else(|e| panic!("{shown}: {e}"));
+}
+
 #[test]
 fn every_file_under_events_parses_into_its_type() {
     let events = root().join("events");
@@ -136,12 +152,14 @@ fn every_file_under_events_parses_into_its_type() {
             "requests" => check_request(&path, &std::fs::read_to_string(&path).unwrap()),
             "states" => check_state(&path, value),
             "eventbridge" => check_eventbridge(&path, value),
+            "cloudformation" => check_custom_resource(&path, value),
             _ => panic!("events/{rel}: unknown kind of event: teach tests/contract/tests/events.rs about it"),
         }
         *kinds
             .entry(match kind {
                 "requests" => "requests",
                 "states" => "states",
+                "cloudformation" => "cloudformation",
                 _ => "eventbridge",
             })
             .or_default() += 1;
