@@ -104,10 +104,7 @@ impl ExecutionSummary {
                 r.target_version
             ));
             if let Some(a) = &r.last_analysis {
-                lines.push(format!(
-                    "  last analysis: {:?} (v{} vs v{}, {} and {} invocations)",
-                    a.outcome, a.new_version, a.old_version, a.new_invocations, a.old_invocations
-                ));
+                lines.push(format!("  last analysis: {}", a.headline()));
                 for line in a.evidence.lines() {
                     lines.push(format!("    {line}"));
                 }

@@ -100,12 +100,17 @@ impl Rollout {
         self.steps_done >= self.plan.steps.len()
     }
 
-    /// Starts the bake of the step just applied: the analysis window opens now. Returns the first wait: the
-    /// whole bake, or its first `intervalSeconds` when the analysis runs during bakes too.
-    pub fn begin_bake(&mut self, now_ms: u64, bake_seconds: u32) -> u32 {
+    /// The step just applied starts now: the analysis window opens, and no extension is used yet.
+    pub fn begin_step(&mut self, now_ms: u64) {
         self.step_started_ms = now_ms;
         self.analysed_ms = now_ms;
         self.extended_seconds = 0;
+    }
+
+    /// [`begin_step`](Self::begin_step), for the state machine, which waits the bake in chunks: returns the
+    /// first wait, the whole bake, or its first `intervalSeconds` when the analysis runs during bakes too.
+    pub fn begin_bake(&mut self, now_ms: u64, bake_seconds: u32) -> u32 {
+        self.begin_step(now_ms);
         self.bake_left_seconds = bake_seconds;
         self.next_bake_chunk().unwrap_or(0)
     }

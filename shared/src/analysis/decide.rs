@@ -100,6 +100,18 @@ impl AnalysisReport {
         AnalysisReport::new(&verdict, decision, versions, (0, 0), window_seconds)
     }
 
+    /// `Failed (v7 vs v6, 407 and 3702 invocations)`: the outcome, the versions and their invocations.
+    pub fn headline(&self) -> String {
+        format!(
+            "{:?} (v{} vs v{}, {} and {} invocations)",
+            self.outcome,
+            self.new_version,
+            self.old_version,
+            self.new_invocations,
+            self.old_invocations
+        )
+    }
+
     /// Why the rollout rolls back, when it does.
     pub fn failure_reason(&self) -> Option<String> {
         (self.decision == Decision::Fail).then(|| {

@@ -98,10 +98,9 @@ impl<P: LocalPorts, C: Clock> LocalDriver<'_, P, C> {
                     let more = Duration::from_secs(u64::from(more));
                     info!(rollout_id = %rollout.rollout_id, seconds = more.as_secs(), "bake extended for the analysis");
                     total += more;
-                    deadline = self.clock.now_millis() + more.as_millis() as u64;
-                    let bake =
-                        Duration::from_millis(deadline - rollout.step_started_ms.min(deadline));
-                    lease::progress(self.ports, rollout, rollout.step_started_ms, Some(bake)).await;
+                    let now = self.clock.now_millis();
+                    deadline = now + more.as_millis() as u64;
+                    lease::progress(self.ports, rollout, now, Some(more)).await;
                 }
             }
         }

@@ -237,8 +237,7 @@ impl<'a, P: LocalPorts, C: Clock> LocalDriver<'a, P, C> {
             let shifted = self.clock.now_millis();
             // The local driver times the bake itself, checking every `check_interval`: the chunks the state
             // machine waits are not needed here, only the analysis window's start.
-            rollout.begin_bake(shifted, step.bake_seconds);
-            rollout.bake_left_seconds = 0;
+            rollout.begin_step(shifted);
             lease::progress(self.ports, rollout, shifted, Some(bake)).await;
             self.emit(
                 obs,

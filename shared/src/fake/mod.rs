@@ -375,15 +375,6 @@ impl FakeAws {
         self.lock().call_log.clone()
     }
 
-    /// The leases held now: (function, alias, rollout id).
-    pub fn leases(&self) -> Vec<(String, String, String)> {
-        self.lock()
-            .leases
-            .iter()
-            .map(|((f, a), l)| (f.clone(), a.clone(), l.rollout_id.clone()))
-            .collect()
-    }
-
     /// The next `count` calls of `op` fail with `error` and have no effect (after any already queued).
     pub fn fail_next(&self, op: Op, error: Error, count: usize) -> &Self {
         let mut st = self.lock();

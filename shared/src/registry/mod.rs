@@ -179,12 +179,8 @@ impl RolloutRecord {
             analysis: rollout.last_analysis.as_ref().map(|a| {
                 crate::text::cap(
                     &format!(
-                        "analysis {:?} (v{} vs v{}, {} and {} invocations): {}",
-                        a.outcome,
-                        a.new_version,
-                        a.old_version,
-                        a.new_invocations,
-                        a.old_invocations,
+                        "analysis {}: {}",
+                        a.headline(),
                         a.evidence.replace('\n', "; ")
                     ),
                     crate::text::MAX_OUTSIDE_TEXT,

@@ -184,14 +184,10 @@ pub async fn finish(
 ) {
     let mut record = RolloutRecord::of(rollout, status, now_ms);
     record.reason = reason.map(|r| crate::text::cap(r, crate::text::MAX_OUTSIDE_TEXT));
-    let mut attempt = 1;
-    while let Err(error) = registry.record(&record).await {
-        warn!(rollout_id = %rollout.rollout_id, %error, attempt, "could not record how the rollout ended");
-        if attempt == FINISH_ATTEMPTS {
-            break;
-        }
-        attempt += 1;
-    }
+    attempts(rollout, "record how the rollout ended", || {
+        registry.record(&record)
+    })
+    .await;
     release(registry, rollout).await;
 }
 
@@ -203,14 +199,23 @@ pub const FINISH_ATTEMPTS: usize = 3;
 /// lease left behind is taken over once its rollout has ended (its execution stopped, or its local lease
 /// expired).
 async fn release(registry: &impl LeaseStore, rollout: &Rollout) {
+    attempts(rollout, "release the alias's lease", || {
+        registry.release(&rollout.function_name, &rollout.alias, &rollout.rollout_id)
+    })
+    .await;
+}
+
+/// Makes a registry write up to [`FINISH_ATTEMPTS`] times, logging each failure; gives up quietly.
+async fn attempts<F, Fut>(rollout: &Rollout, what: &str, mut write: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     for attempt in 1..=FINISH_ATTEMPTS {
-        match registry
-            .release(&rollout.function_name, &rollout.alias, &rollout.rollout_id)
-            .await
-        {
+        match write().await {
             Ok(()) => return,
             Err(error) => {
-                warn!(rollout_id = %rollout.rollout_id, %error, attempt, "could not release the alias's lease")
+                warn!(rollout_id = %rollout.rollout_id, %error, attempt, write = what, "registry write failed")
             }
         }
     }

@@ -121,7 +121,7 @@ struct Run {
 /// The invariant over what the fake holds after a run.
 fn judge(aws: &FakeAws, fault: Option<&PositionFault>, ending: Ending, detail: String) -> Run {
     let routing = aws.alias(FUNCTION, ALIAS).routing;
-    let leases = aws.leases();
+    let lease = aws.lease(FUNCTION, ALIAS);
     // Every registry call from the fault on failed, the release included.
     let registry_down = fault.is_some_and(|f| {
         f.persistent
@@ -136,14 +136,14 @@ fn judge(aws: &FakeAws, fault: Option<&PositionFault>, ending: Ending, detail: S
             Some(format!("promoted but {routing}"))
         }
         _ if routing.is_weighted() => Some(format!("ended weighted: {routing}")),
-        _ if !leases.is_empty() && registry_down => {
+        _ if lease.is_some() && registry_down => {
             return Run {
                 ending: Ending::LeaseLeftRegistryDown,
                 detail,
                 retry_seconds: 0.0,
             }
         }
-        _ if !leases.is_empty() => Some(format!("lease left: {leases:?}")),
+        _ if lease.is_some() => Some(format!("lease left: {lease:?}")),
         _ => None,
     };
     match broken {
