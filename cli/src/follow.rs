@@ -132,6 +132,10 @@ pub fn error_from(name: &str, message: &str) -> Error {
             operation: "the state machine".into(),
             message: message.to_string(),
         },
+        "Throttled" => Error::Throttled {
+            operation: "the state machine".into(),
+            message: message.to_string(),
+        },
         "InvalidState" => Error::InvalidState {
             message: message.to_string(),
         },

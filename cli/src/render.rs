@@ -175,6 +175,7 @@ pub fn hint(error: &Error) -> &'static str {
         Error::AliasBusy { .. } => "hint: nothing was changed; let the other rollout finish, or point the alias at a single version, then retry",
         Error::AliasChanged { .. } => "hint: someone else changed the alias; check its routing before retrying",
         Error::Transient { .. } => "hint: AWS failed or could not be reached; check the network (and AWS_ENDPOINT_URL, if set), then retry",
+        Error::Throttled { .. } => "hint: AWS throttled the calls (Lambda's control plane allows 15 requests a second for the whole account): retry later, or start fewer rollouts at once",
         Error::AwsRejected { .. } => "hint: check the credentials in use and their IAM permissions",
         Error::InvalidState { .. } => "hint: this is a bug in shifter; please report it with the log (SHIFTER_LOG=debug)",
     }

@@ -22,9 +22,15 @@ pub enum Error {
     #[error("alias {alias} changed outside this rollout: {message}")]
     AliasChanged { alias: String, message: String },
 
-    /// A retryable failure: throttling, a 5xx, a timeout, a dropped connection.
+    /// A retryable failure: a 5xx, a timeout, a dropped connection.
     #[error("transient failure in {operation}: {message}")]
     Transient { operation: String, message: String },
+
+    /// AWS throttled the call, still, after the SDK's own retries: the account's budget for that API (Lambda's
+    /// control plane: 15 requests a second, shared by every tool in the account) is spent. Retryable, after a
+    /// longer, jittered wait than a [`Error::Transient`] (`retry::THROTTLE`).
+    #[error("throttled in {operation}: {message}")]
+    Throttled { operation: String, message: String },
 
     /// AWS refused the call for a reason retrying will not fix (access denied, a rule AWS enforces).
     #[error("AWS rejected {operation}: {message}")]
@@ -37,12 +43,13 @@ pub enum Error {
 
 impl Error {
     /// The stable names, as reported in `errorType` by the Lambda functions.
-    pub const NAMES: [&'static str; 7] = [
+    pub const NAMES: [&'static str; 8] = [
         "InvalidRequest",
         "ResourceNotFound",
         "AliasBusy",
         "AliasChanged",
         "Transient",
+        "Throttled",
         "AwsRejected",
         "InvalidState",
     ];
@@ -54,6 +61,7 @@ impl Error {
             Error::AliasBusy { .. } => "AliasBusy",
             Error::AliasChanged { .. } => "AliasChanged",
             Error::Transient { .. } => "Transient",
+            Error::Throttled { .. } => "Throttled",
             Error::AwsRejected { .. } => "AwsRejected",
             Error::InvalidState { .. } => "InvalidState",
         }
@@ -72,8 +80,9 @@ impl Error {
         matches!(self, Error::AliasBusy { .. } | Error::AliasChanged { .. })
     }
 
+    /// Worth retrying: a transient failure or a throttle.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Transient { .. })
+        matches!(self, Error::Transient { .. } | Error::Throttled { .. })
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -111,6 +120,10 @@ mod tests {
                 message: "m".into(),
             },
             Error::Transient {
+                operation: "o".into(),
+                message: "m".into(),
+            },
+            Error::Throttled {
                 operation: "o".into(),
                 message: "m".into(),
             },

@@ -28,11 +28,74 @@ pub const TIMEOUT_ERRORS: [&str; 3] = ["Lambda.Unknown", "Sandbox.Timedout", "St
 /// shifter's own retryable error ([`Error::Transient`]).
 pub const TRANSIENT: &str = "Transient";
 
+/// shifter's error for an API that still throttled after the SDK's retries ([`Error::Throttled`]).
+pub const THROTTLED: &str = "Throttled";
+
+/// The first Retry of every Task: a throttle is retried apart from other failures, for longer and with full
+/// jitter. Lambda's control plane admits 15 requests a second for the whole account, so when many rollouts
+/// (or other tools) share it, the calls it turned away must come back spread out, not in step, and keep coming
+/// back until the queue drains. Step Functions waits these retries for free; a Lambda sleeping in the SDK would
+/// be billed for it and run into its timeouts.
+///
+/// Two rules, so that rollouts already moving weight go first: a rollout in flight retries often
+/// ([`THROTTLE_IN_FLIGHT`], every 0-5 s), while one still in Prepare (nothing written yet) backs off far
+/// ([`THROTTLE_BEFORE_START`], up to 300 s) and leaves the budget to them. Without the split, 1,000 rollouts
+/// started in one minute starve each other: Prepare's three reads must all get through in one attempt, and
+/// shifts come minutes late. The scale simulation (`tests/contract/tests/scale.rs`) measures both;
+/// docs/reliability.md has the figures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ThrottleRule {
+    pub interval_seconds: u32,
+    pub max_attempts: u32,
+    pub backoff_rate: f64,
+    pub max_delay_seconds: u32,
+}
+
+/// Every Task after Prepare: up to 100 retries, each within 1, 2, 4, then 5 s.
+pub const THROTTLE_IN_FLIGHT: ThrottleRule = ThrottleRule {
+    interval_seconds: 1,
+    max_attempts: 100,
+    backoff_rate: 2.0,
+    max_delay_seconds: 5,
+};
+
+/// Prepare: up to 20 retries, each within 10, 20, 40 ... then 300 s (about 45 minutes of patience on average).
+pub const THROTTLE_BEFORE_START: ThrottleRule = ThrottleRule {
+    interval_seconds: 10,
+    max_attempts: 20,
+    backoff_rate: 2.0,
+    max_delay_seconds: 300,
+};
+
+impl ThrottleRule {
+    /// The most retry `n` (1-based) waits; `JitterStrategy: FULL` waits a uniformly random part of it.
+    pub fn cap(&self, n: u32) -> Duration {
+        let factor = self.backoff_rate.powi(n.saturating_sub(1).min(64) as i32);
+        let seconds =
+            (f64::from(self.interval_seconds) * factor).min(f64::from(self.max_delay_seconds));
+        Duration::from_secs_f64(seconds)
+    }
+
+    /// The Retry entry the ASL carries for this rule.
+    pub fn asl(&self) -> serde_json::Value {
+        serde_json::json!({
+            "ErrorEquals": [THROTTLED],
+            "IntervalSeconds": self.interval_seconds,
+            "MaxAttempts": self.max_attempts,
+            "BackoffRate": self.backoff_rate,
+            "MaxDelaySeconds": self.max_delay_seconds,
+            "JitterStrategy": "FULL",
+        })
+    }
+}
+
 /// One Retry rule of a Task.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RetryRule {
     /// Idempotent Tasks also retry [`TIMEOUT_ERRORS`].
     pub idempotent: bool,
+    /// How the Task retries [`THROTTLED`], before this rule.
+    pub throttle: ThrottleRule,
     /// A callback Task (`waitForTaskToken`: Bake, Paused) ends on purpose with `States.Timeout` (the bake is
     /// over), so it never retries that one.
     pub callback: bool,
@@ -66,10 +129,24 @@ impl RetryRule {
     pub fn total_delay(&self) -> Duration {
         (1..=self.max_attempts).map(|n| self.delay(n)).sum()
     }
+
+    /// The Task's whole Retry block, as the ASL carries it: its throttle rule, then this rule.
+    pub fn asl(&self) -> serde_json::Value {
+        serde_json::json!([
+            self.throttle.asl(),
+            {
+                "ErrorEquals": self.error_names(),
+                "IntervalSeconds": self.interval_seconds,
+                "MaxAttempts": self.max_attempts,
+                "BackoffRate": self.backoff_rate,
+            }
+        ])
+    }
 }
 
 const STANDARD: RetryRule = RetryRule {
     idempotent: true,
+    throttle: THROTTLE_IN_FLIGHT,
     callback: false,
     interval_seconds: 2,
     max_attempts: 4,
@@ -82,7 +159,13 @@ const STANDARD: RetryRule = RetryRule {
 /// notification sent twice is at-least-once delivery. A hook is the user's code and may not be: it is
 /// retried only when Lambda says it did not run.
 pub const TASKS: [(&str, RetryRule); 10] = [
-    ("Prepare", STANDARD),
+    (
+        "Prepare",
+        RetryRule {
+            throttle: THROTTLE_BEFORE_START,
+            ..STANDARD
+        },
+    ),
     (
         "PreTrafficHook",
         RetryRule {
@@ -148,8 +231,22 @@ impl<C: Clock> Retrier<'_, C> {
         let rule = rule(task);
         let names = rule.error_names();
         let mut retries = 0;
+        // Step Functions counts each retrier's attempts apart.
+        let mut throttled = 0;
         loop {
             match call().await {
+                Err(error)
+                    if error.error_type() == THROTTLED
+                        && throttled < rule.throttle.max_attempts =>
+                {
+                    throttled += 1;
+                    let delay = rule
+                        .throttle
+                        .cap(throttled)
+                        .mul_f64(jitter(self.clock.now_millis(), throttled));
+                    tracing::warn!(task, error_type = THROTTLED, %error, retry = throttled, ?delay, "throttled; retrying");
+                    self.clock.sleep(delay).await;
+                }
                 Err(error) if retries < rule.max_attempts && retryable(&names, &error) => {
                     retries += 1;
                     let delay = rule.delay(retries);
@@ -164,6 +261,16 @@ impl<C: Clock> Retrier<'_, C> {
 
 fn retryable(names: &[&str], error: &Error) -> bool {
     names.contains(&error.error_type())
+}
+
+/// A fraction in [0, 1) from the time and the retry's number: full jitter for the local driver, repeatable
+/// under a fake clock.
+fn jitter(now_millis: u64, n: u32) -> f64 {
+    let mut z = now_millis ^ (u64::from(n) << 48) ^ 0x9E37_79B9_7F4A_7C15;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[cfg(test)]
@@ -212,6 +319,59 @@ mod tests {
         assert_eq!(out.unwrap_err().error_type(), "Transient");
         assert_eq!(calls.load(Ordering::SeqCst), 5, "1 try + 4 retries");
         assert_eq!(clock.total_slept(), Duration::from_secs(2 + 4 + 8 + 16));
+    }
+
+    #[tokio::test]
+    async fn throttles_have_their_own_longer_jittered_retries() {
+        let clock = FakeClock::default();
+        let retrier = Retrier { clock: &clock };
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = retrier
+            .run("Advance", || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(Error::Throttled {
+                    operation: "UpdateAlias".into(),
+                    message: "TooManyRequestsException: Rate exceeded".into(),
+                })
+            })
+            .await;
+        assert_eq!(out.unwrap_err().error_type(), "Throttled");
+        let attempts = calls.load(Ordering::SeqCst);
+        let rule = THROTTLE_IN_FLIGHT;
+        assert_eq!(
+            attempts,
+            1 + rule.max_attempts,
+            "the throttle rule's attempts, not Advance's"
+        );
+        let sleeps = clock.sleeps();
+        for (i, slept) in sleeps.iter().enumerate() {
+            assert!(
+                *slept <= rule.cap(i as u32 + 1),
+                "retry {}: {slept:?}",
+                i + 1
+            );
+        }
+        let total: Duration = sleeps.iter().sum();
+        let most: Duration = (1..=rule.max_attempts).map(|n| rule.cap(n)).sum();
+        assert!(total < most, "jittered: {total:?} of at most {most:?}");
+        assert!(
+            sleeps.windows(2).any(|w| w[0] > w[1]),
+            "not in lockstep: {sleeps:?}"
+        );
+    }
+
+    #[test]
+    fn throttle_rules_double_up_to_their_caps_and_prepare_yields_to_rollouts_in_flight() {
+        let caps = |r: ThrottleRule| (1..=7).map(|n| r.cap(n).as_secs()).collect::<Vec<_>>();
+        assert_eq!(caps(THROTTLE_IN_FLIGHT), [1, 2, 4, 5, 5, 5, 5]);
+        assert_eq!(caps(THROTTLE_BEFORE_START), [10, 20, 40, 80, 160, 300, 300]);
+        for (task, rule) in TASKS {
+            let expected = match task {
+                "Prepare" => THROTTLE_BEFORE_START,
+                _ => THROTTLE_IN_FLIGHT,
+            };
+            assert_eq!(rule.throttle, expected, "{task}");
+        }
     }
 
     #[tokio::test]

@@ -350,7 +350,7 @@ fn read_error(e: &Error) -> String {
 
 fn read_hint(e: &Error) -> &'static str {
     match e {
-        Error::Transient { .. } => "hint: nothing was judged; AWS failed or could not be reached: check the network (and AWS_ENDPOINT_URL, if set), then retry",
+        Error::Transient { .. } | Error::Throttled { .. } => "hint: nothing was judged; AWS failed or could not be reached: check the network (and AWS_ENDPOINT_URL, if set), then retry",
         Error::AwsRejected { .. } => "hint: nothing was judged; check the credentials in use (they need cloudwatch:GetMetricData), the account and region (AWS_PROFILE, AWS_REGION), and any custom metric's namespace, dimensions and stat in --analysis",
         _ => "hint: nothing was judged; SHIFTER_LOG=debug shows AWS's answer",
     }

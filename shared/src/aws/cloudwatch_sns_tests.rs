@@ -109,7 +109,7 @@ async fn no_alarms_means_no_call_and_too_many_is_invalid() {
 }
 
 #[tokio::test]
-async fn cloudwatch_throttling_is_retried_then_transient() {
+async fn cloudwatch_throttling_is_retried_then_throttled() {
     let rule = mock!(CloudWatch::describe_alarms)
         .sequence()
         .error(|| DescribeAlarmsError::generic(meta("Throttling", "Rate exceeded")))
@@ -121,7 +121,7 @@ async fn cloudwatch_throttling_is_retried_then_transient() {
 
     assert_eq!(
         err,
-        Error::Transient {
+        Error::Throttled {
             operation: "DescribeAlarms".into(),
             message: "Throttling: Rate exceeded".into()
         }

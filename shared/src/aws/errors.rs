@@ -56,6 +56,8 @@ pub(crate) struct Failure {
     pub message: String,
     /// Throttling, 5xx, timeouts, dropped connections, unreadable responses.
     pub transient: bool,
+    /// Throttling (a throttling code, or HTTP 429): the API's budget is spent.
+    pub throttled: bool,
 }
 
 impl Failure {
@@ -72,13 +74,16 @@ impl Failure {
                     .map(str::to_string)
                     .unwrap_or_else(|| DisplayErrorContext(service.err()).to_string());
                 let label = code.clone().unwrap_or_else(|| format!("HTTP {status}"));
-                let transient = code.as_deref().is_some_and(is_transient_code)
-                    || status >= 500
-                    || status == 429;
+                let throttled =
+                    code.as_deref().is_some_and(|c| THROTTLING.contains(&c)) || status == 429;
+                let transient = throttled
+                    || code.as_deref().is_some_and(|c| TRANSIENT.contains(&c))
+                    || status >= 500;
                 Failure {
                     code,
                     message: cap(&format!("{label}: {detail}"), MAX_OUTSIDE_TEXT),
                     transient,
+                    throttled,
                 }
             }
             SdkError::TimeoutError(_) | SdkError::ResponseError(_) => Failure::other(err, true),
@@ -98,13 +103,19 @@ impl Failure {
             code: None,
             message: cap(&DisplayErrorContext(err).to_string(), MAX_OUTSIDE_TEXT),
             transient,
+            throttled: false,
         }
     }
 
-    /// The service-independent meaning: `Transient` or `AwsRejected`.
+    /// The service-independent meaning: `Throttled`, `Transient` or `AwsRejected`.
     fn into_error(self, operation: &str) -> Error {
         let operation = operation.to_string();
-        if self.transient {
+        if self.throttled {
+            Error::Throttled {
+                operation,
+                message: self.message,
+            }
+        } else if self.transient {
             Error::Transient {
                 operation,
                 message: self.message,
@@ -126,15 +137,17 @@ impl Failure {
     }
 
     fn transient(self, operation: &str) -> Error {
+        if self.throttled {
+            return Error::Throttled {
+                operation: operation.to_string(),
+                message: self.message,
+            };
+        }
         Error::Transient {
             operation: operation.to_string(),
             message: self.message,
         }
     }
-}
-
-fn is_transient_code(code: &str) -> bool {
-    THROTTLING.contains(&code) || TRANSIENT.contains(&code)
 }
 
 /// Lambda errors. `alias` names the alias for GetAlias/UpdateAlias (it becomes `AliasChanged.alias`); the

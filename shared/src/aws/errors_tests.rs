@@ -49,9 +49,9 @@ fn lambda_codes() {
         "ResourceNotFound"
     );
     assert_eq!(kind(&lambda("ResourceConflictException", 409)), "Transient");
-    assert_eq!(kind(&lambda("TooManyRequestsException", 429)), "Transient");
+    assert_eq!(kind(&lambda("TooManyRequestsException", 429)), "Throttled");
     assert_eq!(kind(&lambda("ServiceException", 500)), "Transient");
-    assert_eq!(kind(&lambda("EC2ThrottledException", 502)), "Transient");
+    assert_eq!(kind(&lambda("EC2ThrottledException", 502)), "Throttled");
     assert_eq!(
         kind(&lambda("InvalidParameterValueException", 400)),
         "AwsRejected"
@@ -68,7 +68,7 @@ fn lambda_codes() {
 
 #[test]
 fn cloudwatch_and_sns_codes() {
-    assert_eq!(kind(&cloudwatch("Throttling", 400)), "Transient");
+    assert_eq!(kind(&cloudwatch("Throttling", 400)), "Throttled");
     assert_eq!(kind(&cloudwatch("InternalServiceFault", 500)), "Transient");
     assert_eq!(kind(&cloudwatch("InvalidNextToken", 400)), "AwsRejected");
     assert_eq!(
@@ -76,8 +76,8 @@ fn cloudwatch_and_sns_codes() {
         "AwsRejected"
     );
     assert_eq!(kind(&sns("NotFound", 404)), "ResourceNotFound");
-    assert_eq!(kind(&sns("Throttled", 429)), "Transient");
-    assert_eq!(kind(&sns("KMSThrottling", 400)), "Transient");
+    assert_eq!(kind(&sns("Throttled", 429)), "Throttled");
+    assert_eq!(kind(&sns("KMSThrottling", 400)), "Throttled");
     assert_eq!(kind(&sns("InternalError", 500)), "Transient");
     assert_eq!(kind(&sns("AuthorizationError", 403)), "AwsRejected");
     assert_eq!(kind(&sns("InvalidParameter", 400)), "AwsRejected");
@@ -94,6 +94,7 @@ fn a_5xx_or_429_without_a_code_is_transient() {
     let err = GetAliasError::unhandled("slow down");
     let mapped = lambda_error("GetAlias", "live", SdkError::service_error(err, raw(429)));
     assert!(mapped.is_transient());
+    assert_eq!(kind(&mapped), "Throttled", "a 429 is a throttle");
     let err = GetAliasError::unhandled("teapot");
     let mapped = lambda_error("GetAlias", "live", SdkError::service_error(err, raw(418)));
     assert_eq!(kind(&mapped), "AwsRejected");

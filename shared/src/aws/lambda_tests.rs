@@ -220,7 +220,7 @@ async fn throttling_is_retried_by_the_sdk_then_succeeds() {
 }
 
 #[tokio::test]
-async fn persistent_throttling_is_transient_after_the_sdk_gives_up() {
+async fn persistent_throttling_is_throttled_after_the_sdk_gives_up() {
     let rule = mock!(Client::update_alias)
         .sequence()
         .error(|| {
@@ -241,7 +241,7 @@ async fn persistent_throttling_is_transient_after_the_sdk_gives_up() {
 
     assert_eq!(
         err,
-        Error::Transient {
+        Error::Throttled {
             operation: "UpdateAlias".into(),
             message: "TooManyRequestsException: Rate exceeded".into()
         }

@@ -66,6 +66,7 @@ mod metrics_tests;
 
 use std::time::Duration;
 
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -93,6 +94,19 @@ pub struct AwsPorts {
     pub hook_timeout: Duration,
 }
 
+/// The SDK's retries, pinned rather than left to the environment: standard mode (exponential backoff with full
+/// jitter), 3 attempts, at most 1 s then 2 s apart. They absorb a brief throttle inside one Task. Longer waits
+/// belong to the state machine's Retry (`JitterStrategy: FULL`): a Lambda sleeping in the SDK is billed for
+/// it and runs into `OPERATION_TIMEOUT`, while a Step Functions retry waits for free. Not adaptive mode: its
+/// client-side rate limiter knows only its own client, and each concurrent Lambda environment has its own, so it
+/// learns nothing about the account-wide 15/s it would be pacing for (docs/reliability.md, "Scale").
+pub fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_secs(1))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
@@ -103,7 +117,11 @@ fn timeouts() -> TimeoutConfig {
 impl AwsPorts {
     /// Clients for one shared configuration (region, credentials, endpoint, retry), with shifter's timeouts.
     pub fn new(config: &SdkConfig) -> Self {
-        let config = config.to_builder().timeout_config(timeouts()).build();
+        let config = config
+            .to_builder()
+            .timeout_config(timeouts())
+            .retry_config(retry_config())
+            .build();
         AwsPorts {
             lambda: aws_sdk_lambda::Client::new(&config),
             cloudwatch: aws_sdk_cloudwatch::Client::new(&config),

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 
 impl AliasLifecycle for FakeAws {
     async fn create_alias(&self, function: &str, alias: &str, version: &str) -> Result<AliasState> {
+        self.admit(Op::CreateAlias).await?;
         let mut st = self.lock();
         st.begin(Op::CreateAlias)?;
         let (name, f) = st.function(function)?;
@@ -33,6 +34,7 @@ impl AliasLifecycle for FakeAws {
     }
 
     async fn delete_alias(&self, function: &str, alias: &str) -> Result<bool> {
+        self.admit(Op::DeleteAlias).await?;
         let mut st = self.lock();
         st.begin(Op::DeleteAlias)?;
         let (name, _) = st.function(function)?;

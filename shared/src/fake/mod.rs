@@ -12,6 +12,7 @@ mod metrics;
 mod ports;
 mod registry;
 mod state;
+mod throttle;
 
 #[cfg(test)]
 mod ops_tests;
@@ -29,6 +30,7 @@ use crate::error::Error;
 use crate::notification::Notification;
 pub use state::PositionFault;
 use state::{Alias, Config, Function, Scheduled, State, Version};
+pub use throttle::{BudgetStats, Quota, SdkRetry};
 
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const REGION: &str = "us-east-1";

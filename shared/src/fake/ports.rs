@@ -25,6 +25,7 @@ fn alias_not_found(function: &str, alias: &str) -> Error {
 
 impl AliasRouter for FakeAws {
     async fn read_alias(&self, function: &str, alias: &str) -> Result<AliasState> {
+        self.admit(Op::ReadAlias).await?;
         let answer = {
             let mut st = self.lock();
             st.begin(Op::ReadAlias)?;
@@ -46,6 +47,7 @@ impl AliasRouter for FakeAws {
         routing: &Routing,
         revision_id: &str,
     ) -> Result<AliasState> {
+        self.admit(Op::WriteAlias).await?;
         let mut st = self.lock();
         st.begin(Op::WriteAlias)?;
         let (name, f) = st.function(function)?;
@@ -80,6 +82,7 @@ impl AliasRouter for FakeAws {
 
 impl FunctionRegistry for FakeAws {
     async fn describe_function(&self, function: &str) -> Result<FunctionInfo> {
+        self.admit(Op::DescribeFunction).await?;
         let mut st = self.lock();
         st.begin(Op::DescribeFunction)?;
         let (name, _) = st.function(function)?;
@@ -92,6 +95,7 @@ impl FunctionRegistry for FakeAws {
     /// None for an unknown function too: GetFunctionConfiguration with a Qualifier answers ResourceNotFound
     /// for both, which is what the real adapter sees.
     async fn version_info(&self, function: &str, version: &str) -> Result<Option<VersionInfo>> {
+        self.admit(Op::VersionInfo).await?;
         let mut st = self.lock();
         st.begin(Op::VersionInfo)?;
         let Ok((name, _)) = st.function(function) else {
@@ -110,6 +114,7 @@ impl FunctionRegistry for FakeAws {
         code_sha256: Option<&str>,
         description: &str,
     ) -> Result<String> {
+        self.admit(Op::PublishVersion).await?;
         let mut st = self.lock();
         st.begin(Op::PublishVersion)?;
         let name = st.function(function)?.0.to_string();

@@ -47,6 +47,8 @@ pub(super) struct State {
     pub position_fault: Option<PositionFault>,
     /// Every call, in order.
     pub call_log: Vec<Op>,
+    /// Lambda's control-plane budget, when a test sets one (`FakeAws::limit_lambda`).
+    pub budget: Option<super::throttle::Budget>,
     call_counts: HashMap<Op, usize>,
     revisions: u64,
 }

@@ -48,7 +48,40 @@ pub struct Execution {
     pub status: Status,
 }
 
-/// How long Step Functions waits before retry number `before + 1` of a Retrier.
+/// How the interpreter spends the time an execution waits (Wait states, bakes that time out, retries).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Timing {
+    /// Sleep each wait on tokio's clock (under `start_paused`, simulated time that other executions share),
+    /// instead of only counting it.
+    pub sleep: bool,
+    /// Mixed with the execution's name to seed `JitterStrategy: FULL`, so runs repeat.
+    pub seed: u64,
+}
+
+/// A deterministic source for `JitterStrategy: FULL` (splitmix64).
+struct Jitter(u64);
+
+impl Jitter {
+    fn new(name: &str, seed: u64) -> Self {
+        // FNV-1a of the name, so each execution draws its own sequence.
+        let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        Jitter(hash ^ seed)
+    }
+
+    fn fraction(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// How long Step Functions waits before retry number `before + 1` of a Retrier, before any jitter: the
+/// most a retrier with `JitterStrategy: FULL` waits (it waits a random part of this).
 pub fn retry_delay(retrier: &Value, before: u64) -> f64 {
     let interval = retrier
         .get("IntervalSeconds")
@@ -86,11 +119,32 @@ const UNSUPPORTED: [&str; 6] = [
 /// (BooleanEquals, StringEquals, NumericEquals, IsPresent, And, Or, Not), Wait (Seconds, SecondsPath; no
 /// sleeping), Succeed and Fail (Error/ErrorPath, Cause/CausePath). A path a Choice, Wait or Fail needs but
 /// the state lacks fails the execution with `States.Runtime`, as in AWS.
-pub async fn execute<F, Fut>(asl: &Value, input: Value, name: &str, mut task: F) -> Execution
+pub async fn execute<F, Fut>(asl: &Value, input: Value, name: &str, task: F) -> Execution
 where
     F: FnMut(String, Value) -> Fut,
     Fut: Future<Output = Result<Value, TaskError>>,
 {
+    execute_timed(asl, input, name, Timing::default(), task).await
+}
+
+/// [`execute`], spending waits as `timing` says.
+pub async fn execute_timed<F, Fut>(
+    asl: &Value,
+    input: Value,
+    name: &str,
+    timing: Timing,
+    mut task: F,
+) -> Execution
+where
+    F: FnMut(String, Value) -> Fut,
+    Fut: Future<Output = Result<Value, TaskError>>,
+{
+    let mut jitter = Jitter::new(name, timing.seed);
+    let spend = |seconds: f64| async move {
+        if timing.sleep && seconds > 0.0 {
+            tokio::time::sleep(std::time::Duration::from_secs_f64(seconds)).await;
+        }
+    };
     let all = states(asl);
     let context = json!({"Execution": {
         "Name": name,
@@ -183,6 +237,7 @@ where
                         Err(error) => {
                             if callback && error.error == "States.Timeout" {
                                 run.waited_seconds += timeout.unwrap_or(0);
+                                spend(timeout.unwrap_or(0) as f64).await;
                             }
                             let retrier = state
                                 .get("Retry")
@@ -195,7 +250,16 @@ where
                                 let max = r.get("MaxAttempts").and_then(Value::as_u64).unwrap_or(3);
                                 let n = attempts.entry(i).or_default();
                                 if *n < max {
-                                    run.retry_seconds += retry_delay(r, *n);
+                                    let mut delay = retry_delay(r, *n);
+                                    match r.get("JitterStrategy").and_then(Value::as_str) {
+                                        None | Some("NONE") => {}
+                                        Some("FULL") => delay *= jitter.fraction(),
+                                        Some(other) => {
+                                            panic!("JitterStrategy {other} is not simulated")
+                                        }
+                                    }
+                                    run.retry_seconds += delay;
+                                    spend(delay).await;
                                     *n += 1;
                                     run.retries += 1;
                                     run.transitions += 1;
@@ -270,7 +334,10 @@ where
                     _ => None,
                 };
                 match seconds {
-                    Some(s) => run.waited_seconds += s,
+                    Some(s) => {
+                        run.waited_seconds += s;
+                        spend(s as f64).await;
+                    }
                     None => {
                         run.status = runtime(format!("{current}: no whole number of seconds"));
                         return run;

@@ -52,7 +52,10 @@ fn faults() -> Vec<(&'static str, Error, bool)> {
     vec![
         (
             "throttle",
-            transient("TooManyRequestsException: Rate exceeded"),
+            Error::Throttled {
+                operation: "call".into(),
+                message: "TooManyRequestsException: Rate exceeded".into(),
+            },
             false,
         ),
         (

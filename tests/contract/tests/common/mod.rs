@@ -18,7 +18,7 @@ pub type Script = Box<dyn FnMut(&str, usize, &FakeAws) + Send>;
 
 /// A wait as Step Functions runs it: the Wait function registers the token, then the token's answer (or the
 /// Task's timeout, when nothing answered) is the Task's result.
-async fn wait(
+pub async fn wait(
     aws: &FakeAws,
     input: Value,
     during: impl FnOnce(&FakeAws),
