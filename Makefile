@@ -21,7 +21,7 @@ help:
 	@echo "make lint        cargo fmt --check, clippy -D warnings, cfn-lint, asl-validator, pipeline recipes, sam-app, security"
 	@echo "make build       the state-machine functions, release arm64 zips (as sam build does)"
 	@echo "make sam-build   sam build with the pinned SAM CLI (its own venv .venv-sam; cold ~20 min on 2 CPUs)"
-	@echo "make bench       bench-latency, then size, start-up, engine CPU and canary analysis benchmarks -> docs/benchmarks.md"
+	@echo "make bench       bench-latency, then size, start-up, engine CPU, canary analysis and 1,000-rollout scale benchmarks -> docs/benchmarks.md"
 	@echo "make bench-analysis  canary analysis: time to a verdict at 10/100/1,000 invocations a minute (simulated), GetMetricData calls per check, CPU per judge (prints; ~10 s after the build)"
 	@echo "make bench-latency  alarm state change -> alias restored, both modes, 20 runs each (~4 min)"
 	@echo "make bench-transitions  Step Functions transitions per rollout, real executions (~9 min)"

@@ -2,7 +2,7 @@
 """shifter benchmarks: Lambda package sizes, process start-up, and the engine's CPU time per step.
 
     .venv/bin/python tests/bench/bench.py [--write docs/benchmarks.md] [--skip-build] [--runs 50]
-                                         [--rollouts 2000] [--only sizes,startup,engine,analysis]
+                                         [--rollouts 2000] [--only sizes,startup,engine,analysis,scale]
 
 1. sizes    every Lambda binary of the workspace (bin targets except the `shifter` CLI, found with
             `cargo metadata`), built with `cargo lambda build --release --arm64 --output-format zip`:
@@ -13,6 +13,8 @@
 6. analysis `cargo run --release -p shifter-core --example analysis_bench`: canary analysis, time to a verdict
             at 10, 100 and 1,000 invocations a minute (simulated), GetMetricData calls per check, CPU per judge.
             (4 and 5 are copied in from docs/transitions.md and docs/alarm-latency.md.)
+7. scale    `cargo test -p shifter-contract-tests --test scale`: 1,000 rollouts through the ASL over the real
+            handlers on the fake's 15/s control plane, simulated time: failures, calls per step, lateness.
 
 Prints plain-text tables; `--write PATH` also writes them as Markdown with the machine, date, commit and
 command. Standard library only (cargo-lambda comes from the venv's bin directory). Nothing leaves 127.0.0.1.
@@ -737,6 +739,34 @@ def report_md(m: dict, cmd: str, sizes: Sizes | None, startup: Startup | None, e
     return "\n".join(out) + "\n"
 
 
+# ---- 7. scale: 1,000 rollouts on Lambda's control-plane budget (simulated) ---------------------------------
+
+def bench_scale() -> str:
+    """tests/contract/tests/scale.rs: 1,000 rollouts through the ASL interpreter over the real handlers, the
+    fake's 15/s control plane, simulated time. The test prints its table (and asserts the goal); this keeps it."""
+    cmd = ["cargo", "test", "-p", "shifter-contract-tests", "--test", "scale", "--", "--nocapture"]
+    r = run(cmd, env=tool_env(), capture=True)
+    if r.returncode != 0:
+        raise BenchError(f"the scale simulation failed:\n{(r.stdout + r.stderr)[-3000:]}")
+    lines = r.stdout.splitlines()
+    start = next((i for i, l in enumerate(lines) if "rollouts of `" in l), None)
+    if start is None:
+        raise BenchError(f"the scale simulation printed no table:\n{r.stdout[-3000:]}")
+    table = []
+    for line in lines[start:]:
+        if line.startswith("test ") or line.startswith("running "):
+            break
+        table.append(line)
+    return "\n".join(table).strip() + "\n"
+
+
+def scale_md(table: str) -> str:
+    return ("\n## 7. Scale: 1,000 rollouts on Lambda's control-plane budget\n\n"
+            "`cargo test -p shifter-contract-tests --test scale -- --nocapture` (simulated time: tokio's paused "
+            "clock; the fake's control plane admits 15 requests a second). docs/reliability.md explains the "
+            "Retry settings these figures chose.\n\n" + table)
+
+
 def transitions_section() -> str:
     """Step Functions transitions per rollout, measured from real execution histories by
     tests/bench/transitions.py (`make bench-transitions`: it needs the local stack and real Waits, about 9
@@ -770,17 +800,17 @@ def main() -> int:
     ap.add_argument("--rollouts", type=int, default=2000, help="engine rollouts per plan (default 2000)")
     ap.add_argument("--judge-iterations", type=int, default=300_000,
                     help="judge calls timed per case in the analysis benchmark (default 300000)")
-    ap.add_argument("--only", default="sizes,startup,engine,analysis",
-                    help="comma-separated subset of sizes,startup,engine,analysis (default: all)")
+    ap.add_argument("--only", default="sizes,startup,engine,analysis,scale",
+                    help="comma-separated subset of sizes,startup,engine,analysis,scale (default: all)")
     args = ap.parse_args()
     parts = {p.strip() for p in args.only.split(",") if p.strip()}
-    unknown = parts - {"sizes", "startup", "engine", "analysis"}
+    unknown = parts - {"sizes", "startup", "engine", "analysis", "scale"}
     if unknown or args.runs < 1 or args.rollouts < 1 or args.warmup < 0 or args.judge_iterations < 1:
         ap.error(f"bad arguments: unknown parts {sorted(unknown)}" if unknown else "counts must be positive")
 
     m = machine()
     meta = cargo_metadata()
-    sizes = startup = engine = analysis = None
+    sizes = startup = engine = analysis = scale = None
     failures = []
     try:
         if "sizes" in parts:
@@ -792,11 +822,15 @@ def main() -> int:
             engine = bench_engine(args.rollouts)
         if "analysis" in parts:
             analysis = bench_analysis(args.judge_iterations)
+        if "scale" in parts:
+            scale = bench_scale()
     except BenchError as e:
         failures.append(str(e))
 
     m["commit_end"] = output(["git", "rev-parse", "HEAD"])
     print(report_text(m, sizes, startup, engine, analysis))
+    if scale:
+        print("\n7. Scale: 1,000 rollouts on Lambda's control-plane budget (simulated)\n" + scale)
     if failures:
         print("\nFAILED:\n" + "\n".join(failures), file=sys.stderr)
         if args.write:
@@ -808,7 +842,7 @@ def main() -> int:
             path = ROOT / path
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(report_md(m, command_line(), sizes, startup, engine) + transitions_section() + latency_section()
-                        + (analysis_md(analysis) if analysis else ""))
+                        + (analysis_md(analysis) if analysis else "") + (scale_md(scale) if scale else ""))
         log(f"wrote {path}")
     return 0
 
