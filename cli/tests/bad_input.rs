@@ -1,8 +1,8 @@
 //! The bad-input catalogue (`events/requests/invalid/README.md`): every request file directly there goes through
 //! `shifter deploy --local --request FILE` as a user would run it, with AWS out of reach (a closed port), and is
 //! refused before any AWS call: exit 2, `error: FIELD: ...` naming the field of its file name, the fix its row
-//! gives, and a hint. The files under `aws/` need AWS: `tests/e2e/test_bad_input.py` runs those (and these) on
-//! the offline AWS stack.
+//! gives, and a hint. The files under `aws/` need AWS, those under `state-machine/` the stack's settings:
+//! `tests/e2e/test_bad_input.py` runs those (and these) on the offline AWS stack.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -51,6 +51,7 @@ fn the_table_lists_every_file_once_and_names_the_field_of_its_file_name() {
     let dir = catalogue_dir();
     let mut on_disk = files_in(&dir, "");
     on_disk.extend(files_in(&dir.join("aws"), "aws/"));
+    on_disk.extend(files_in(&dir.join("state-machine"), "state-machine/"));
     on_disk.sort();
     let mut listed: Vec<String> = cases().iter().map(|c| c.file.clone()).collect();
     listed.sort();
@@ -71,7 +72,7 @@ fn the_table_lists_every_file_once_and_names_the_field_of_its_file_name() {
 fn deploy_refuses_every_case_that_needs_no_aws_naming_the_field_and_the_fix() {
     let dir = catalogue_dir();
     let mut checked = 0;
-    for case in cases().iter().filter(|c| !c.file.starts_with("aws/")) {
+    for case in cases().iter().filter(|c| !c.file.contains('/')) {
         let out = Command::new(env!("CARGO_BIN_EXE_shifter"))
             .args(["deploy", "--local", "--request"])
             .arg(dir.join(&case.file))

@@ -109,9 +109,11 @@ pub struct VersionInfo {
     pub reason: Option<String>,
 }
 
-/// The region and account the AWS clients act in.
+/// The partition, region and account the AWS clients act in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Caller {
+    /// `aws`, `aws-cn`, `aws-us-gov`...: the second field of every ARN here.
+    pub partition: String,
     pub region: String,
     pub account: String,
 }

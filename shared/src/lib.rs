@@ -9,6 +9,7 @@ pub mod driver;
 pub mod error;
 pub mod fake;
 pub mod health;
+pub mod hook_scope;
 pub mod notification;
 pub mod plan;
 pub mod ports;

@@ -1,12 +1,13 @@
 """The bad-input catalogue (events/requests/invalid/README.md) end to end: the real `shifter deploy --local
---request FILE` against the offline AWS stack, for every file. Each is refused: exit 2, the field named, the fix
-its row gives and a hint on stderr; the alias still on its version with no routing, the function's versions
-unchanged, and no alias write or publish reaching the proxy.
+--request FILE` against the offline AWS stack, for every file but those under state-machine/, which go through the
+state machine (`shifter deploy --state-machine-arn ARN --request FILE`, with the harness's HookFunctionArnPattern).
+Each is refused: exit 2, the field named, the fix its row gives and a hint on stderr; the alias still on its
+version with no routing, the function's versions unchanged, and no alias write or publish reaching the proxy.
 
-The cases under aws/ name placeholders, replaced in a temporary copy: FUNCTION_NAME (versions 1 and 2, ALIAS_NAME
-on 1), OTHER_FUNCTION (versions 1 to 3) and OTHER_REGION_ALARM (an alarm in eu-west-1 only, created in moto directly: set MOTO_INTERNAL_PORT to its port
-if it is not 5556). The other cases run
-with the same names in the environment, so one that got past validation would meet a real alias."""
+The cases under aws/ and state-machine/ name placeholders, replaced in a temporary copy: FUNCTION_NAME (versions 1
+and 2, ALIAS_NAME on 1), OTHER_FUNCTION (versions 1 to 3) and OTHER_REGION_ALARM (an alarm in eu-west-1 only,
+created in moto directly: set MOTO_INTERNAL_PORT to its port if it is not 5556). The other cases run with the same
+names in the environment, so one that got past validation would meet a real alias."""
 
 from __future__ import annotations
 
@@ -55,9 +56,17 @@ def world(harness, lambda_client, lambda_role):
             "OTHER_REGION_ALARM": alarm}
 
 
+def through_the_state_machine(case: str) -> bool:
+    return case.startswith("state-machine/")
+
+
+LOCAL_CASES = [c for c in cases() if not through_the_state_machine(c[0])]
+STATE_MACHINE_CASES = [c for c in cases() if through_the_state_machine(c[0])]
+
+
 def request_file(case: str, world: dict, tmp_path) -> str:
     path = os.path.join(CATALOGUE, case)
-    if not case.startswith("aws/"):
+    if "/" not in case:
         return path
     with open(path, "rb") as f:
         data = f.read()
@@ -75,8 +84,7 @@ def aliases_and_versions(lambda_client, world: dict) -> tuple:
     return alias["FunctionVersion"], alias.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}), versions
 
 
-@pytest.mark.parametrize("case,field,fix", cases(), ids=[c[0] for c in cases()])
-def test_refused_untouched(case, field, fix, world, harness, lambda_client, tmp_path):
+def refused_untouched(mode: list[str], case, field, fix, world, harness, lambda_client, tmp_path):
     before = aliases_and_versions(lambda_client, world)
     assert before == ("1", {}, ["$LATEST", "1", "2"])
     history = harness.alias_history(function=world["FUNCTION_NAME"])
@@ -84,8 +92,8 @@ def test_refused_untouched(case, field, fix, world, harness, lambda_client, tmp_
     env = dict(os.environ, **client_env())
     env.pop("SHIFTER_TABLE", None)
     env.pop("SHIFTER_STATE_MACHINE_ARN", None)
-    r = subprocess.run([SHIFTER, "deploy", "--local", "--request", request_file(case, world, tmp_path),
-                        "--check-interval", "1"], env=env, capture_output=True, text=True, timeout=60)
+    r = subprocess.run([SHIFTER, "deploy", *mode, "--request", request_file(case, world, tmp_path)], env=env,
+                       capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.splitlines()
     assert any(line.startswith(f"error: {field}: ") for line in lines), r.stderr
@@ -95,3 +103,16 @@ def test_refused_untouched(case, field, fix, world, harness, lambda_client, tmp_
     assert harness.alias_history(function=world["FUNCTION_NAME"]) == history
     writes = [c for c in harness.calls(since=started) if c.get("operation") in WRITES]
     assert writes == [], writes
+
+
+@pytest.mark.parametrize("case,field,fix", LOCAL_CASES, ids=[c[0] for c in LOCAL_CASES])
+def test_refused_untouched(case, field, fix, world, harness, lambda_client, tmp_path):
+    refused_untouched(["--local", "--check-interval", "1"], case, field, fix, world, harness, lambda_client,
+                      tmp_path)
+
+
+@pytest.mark.parametrize("case,field,fix", STATE_MACHINE_CASES, ids=[c[0] for c in STATE_MACHINE_CASES])
+def test_refused_untouched_by_the_state_machine(case, field, fix, state_machine, world, harness, lambda_client,
+                                                 tmp_path):
+    refused_untouched(["--state-machine-arn", state_machine.state_machine_arn], case, field, fix, world, harness,
+                      lambda_client, tmp_path)

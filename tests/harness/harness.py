@@ -188,6 +188,12 @@ def log_tail(path: Path, lines: int = 25) -> str:
 PROVIDER_STATE_MACHINE_NAME = "shifter-cfn-rollout"
 PROVIDER_STATE_MACHINE_ARN = f"arn:aws:states:us-east-1:123456789012:stateMachine:{PROVIDER_STATE_MACHINE_NAME}"
 
+# HookFunctionArnPattern as the stack would pass it to Prepare (SHIFTER_HOOK_FUNCTION_ARN_PATTERN). It applies to
+# every test, as every function shares the one environment: it covers the example hooks the e2e tests and the demo
+# run (examples/hook-smoke, examples/hook-fail) and nothing else, so that tests/e2e/test_hook_pattern.py and the
+# catalogue's state-machine/ cases (tests/e2e/test_bad_input.py) can name a hook outside it.
+HOOK_FUNCTION_ARN_PATTERN = "arn:aws:lambda:us-east-1:123456789012:function:example-hook-*"
+
 # The rollout registry the functions use (SHIFTER_TABLE), shaped as template.yaml's RolloutTable.
 REGISTRY_TABLE = "shifter-rollouts"
 REGISTRY_SCHEMA = {
@@ -261,6 +267,15 @@ def workspace_bins(workspace: Path) -> list[str]:
     return sorted({t["name"] for p in meta["packages"] for t in p["targets"] if "bin" in t["kind"]})
 
 
+def function_env(endpoint: str) -> str:
+    """The environment of every function under cargo lambda watch, as its --env-var list (K=V,K2=V2): the
+    emulator's endpoint and region, fake credentials, and what template.yaml gives the functions."""
+    return f"AWS_ENDPOINT_URL={endpoint},AWS_REGION=us-east-1,AWS_DEFAULT_REGION=us-east-1," \
+           f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}," \
+           f"SHIFTER_STATE_MACHINE_ARN={PROVIDER_STATE_MACHINE_ARN}," \
+           f"SHIFTER_HOOK_FUNCTION_ARN_PATTERN={HOOK_FUNCTION_ARN_PATTERN}"
+
+
 def child_env(venv: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in REAL_AWS_VARS and not k.startswith("AWS_ENDPOINT_URL")}
     env.update(FAKE_AWS)
@@ -285,8 +300,10 @@ def cmd_up(args) -> int:
                "aws_events.py", "event_delivery.py", "executions.py", "lambda_metrics.py", "metric_percentiles.py",
                "version_env.py")
     code = hashlib.sha256(b"".join((HERE / f).read_bytes() for f in sources))
+    env_vars = function_env(f"http://127.0.0.1:{args.port}")
     wanted = {"port": args.port, "moto_port": args.moto_port, "watch_port": args.watch_port,
-              "workspace": str(workspace), "functions": functions, "proxy_code": code.hexdigest()[:16]}
+              "workspace": str(workspace), "functions": functions, "proxy_code": code.hexdigest()[:16],
+              "function_env": env_vars}
 
     running = {name: recorded_pid(paths, name) for name in MARKERS}
     if any(running.values()):
@@ -309,9 +326,6 @@ def cmd_up(args) -> int:
 
     env = child_env(args.venv)
     endpoint = f"http://127.0.0.1:{args.port}"
-    env_vars = f"AWS_ENDPOINT_URL={endpoint},AWS_REGION=us-east-1,AWS_DEFAULT_REGION=us-east-1," \
-               f"AWS_ACCESS_KEY_ID=testing,AWS_SECRET_ACCESS_KEY=testing,SHIFTER_TABLE={REGISTRY_TABLE}," \
-               f"SHIFTER_STATE_MACHINE_ARN={PROVIDER_STATE_MACHINE_ARN}"
     procs = {}
     try:
         # moto and the proxy first (moto is ready in < 1 s); moto warms up while cargo builds.

@@ -1,5 +1,6 @@
-//! Prepare: validates the rollout request, checks what it names in AWS and takes the alias
-//! (`usecase::prepare`), then publishes RolloutStarted. Changes no alias.
+//! Prepare: validates the rollout request, checks that its hooks are within the stack's `HookFunctionArnPattern`
+//! (`hook_scope`), checks what it names in AWS and takes the alias (`usecase::prepare`), then publishes
+//! RolloutStarted. Changes no alias.
 //!
 //! Errors (`errorType`): `InvalidRequest`, `ResourceNotFound`, `AliasBusy`, `Transient`, `AwsRejected`,
 //! `InvalidState`. The state machine sends every one of them to the RequestRejected Fail state: nothing was
@@ -7,6 +8,7 @@
 
 use shifter::custom_resource::ports::{ReplyLedger, ReplySender};
 use shifter::custom_resource::{self, answer, StackReply};
+use shifter::hook_scope::HookScope;
 use shifter::notification::{EventType, Notification};
 use shifter::ports::{AlarmSource, AliasRouter, CallerIdentity, FunctionRegistry, Notifier};
 use shifter::request::RolloutRequest;
@@ -30,15 +32,36 @@ pub fn unwrap_event(input: serde_json::Value) -> (serde_json::Value, Option<&'st
     }
 }
 
-/// `default_topic` (the stack's topic) is used when the request names no `notificationTopicArn`.
-///
+/// What Prepare takes from its environment (template.yaml's PrepareFunction sets it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// `SHIFTER_DEFAULT_TOPIC_ARN`, the stack's topic: requests that name no `notificationTopicArn` notify it.
+    /// Empty or unset: no notifications by default.
+    pub default_topic: Option<String>,
+    /// `SHIFTER_HOOK_FUNCTION_ARN_PATTERN`, the stack's `HookFunctionArnPattern`: the functions a request may name
+    /// as hooks. Empty or unset: every function of this account and region (the template's default).
+    pub hook_scope: HookScope,
+}
+
+impl Settings {
+    /// From the environment `var` reads (`std::env::var(..).ok()` in the function).
+    pub fn from_env(var: impl Fn(&str) -> Option<String>) -> Self {
+        Settings {
+            default_topic: var("SHIFTER_DEFAULT_TOPIC_ARN").filter(|t| !t.is_empty()),
+            hook_scope: HookScope::from_setting(
+                &var(shifter::hook_scope::PATTERN_ENV).unwrap_or_default(),
+            ),
+        }
+    }
+}
+
 /// A rollout a `Custom::ShifterAlias` started carries where to answer CloudFormation (`cloudFormation` in
 /// the input). When Prepare refuses it, nothing else will run to answer, so Prepare answers FAILED itself;
 /// a `Transient` error is left to the state machine's retries.
 pub async fn handle<P>(
     ports: &P,
     input: PrepareInput,
-    default_topic: Option<&str>,
+    settings: &Settings,
 ) -> shifter::Result<RolloutState>
 where
     P: FunctionRegistry
@@ -59,7 +82,7 @@ where
         request,
         started_by,
         stack_reply.clone(),
-        default_topic,
+        settings,
     )
     .await;
     if let (Err(e), Some(to)) = (&result, &stack_reply) {
@@ -79,7 +102,7 @@ async fn prepare<P>(
     request: serde_json::Value,
     started_by: Option<&'static str>,
     stack_reply: Option<StackReply>,
-    default_topic: Option<&str>,
+    settings: &Settings,
 ) -> shifter::Result<RolloutState>
 where
     P: FunctionRegistry + AliasRouter + AlarmSource + CallerIdentity + Notifier + Registry,
@@ -90,9 +113,15 @@ where
     };
     let mut request = RolloutRequest::from_value(request)?;
     if request.notification_topic_arn.is_none() {
-        request.notification_topic_arn = default_topic.map(str::to_string);
+        request.notification_topic_arn = settings.default_topic.clone();
     }
     let spec = request.validate()?;
+    // First of all the checks against AWS: a hook outside the pattern is refused before anything is read (IAM
+    // would answer Prepare's GetFunction of it with AccessDenied) or written (the lease, PublishVersion).
+    if spec.hooks.pre_traffic.is_some() || spec.hooks.post_traffic.is_some() {
+        let home = ports.caller().await?;
+        settings.hook_scope.check(&spec.hooks, &home)?;
+    }
     let mut rollout = usecase::prepare(ports, &SystemClock, &spec, &input.rollout_id).await?;
     rollout.execution_arn = input.execution_arn.clone();
     rollout.started_by = started_by.map(str::to_string);
@@ -109,162 +138,4 @@ where
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-    use shifter::domain::Routing;
-    use shifter::fake::Op;
-    use shifter_lambda::testing::{request, world, ALIAS, FUNCTION, TOPIC};
-
-    use super::*;
-
-    fn input(request: serde_json::Value) -> PrepareInput {
-        PrepareInput {
-            schema_version: 1,
-            rollout_id: "r-1".into(),
-            request,
-            execution_arn: None,
-        }
-    }
-
-    fn from_cloudformation(version: &str) -> PrepareInput {
-        let mut req = request(json!("AllAtOnce"), json!({"targetVersion": version}));
-        req["cloudFormation"] =
-            serde_json::to_value(shifter_lambda::testing::stack_reply()).unwrap();
-        input(req)
-    }
-
-    #[tokio::test]
-    async fn a_rollout_cloudformation_started_carries_its_reply_address_and_answers_nothing_yet() {
-        let aws = world();
-        let state = handle(&aws, from_cloudformation("2"), None).await.unwrap();
-        assert_eq!(
-            state.rollout.cloud_formation,
-            Some(shifter_lambda::testing::stack_reply())
-        );
-        assert_eq!(state.rollout.started_by.as_deref(), Some("cloudformation"));
-        assert!(aws.reply_puts().is_empty());
-    }
-
-    #[tokio::test]
-    async fn a_refused_rollout_cloudformation_started_answers_failed_and_a_transient_error_does_not(
-    ) {
-        let aws = world();
-        let e = handle(&aws, from_cloudformation("9"), None)
-            .await
-            .unwrap_err();
-        assert_eq!(e.error_type(), "ResourceNotFound");
-        let answers = shifter_lambda::testing::answers(&aws);
-        assert_eq!(answers.len(), 1);
-        assert_eq!(answers[0]["Status"], "FAILED");
-        let reason = answers[0]["Reason"].as_str().unwrap();
-        assert!(
-            reason.starts_with("ResourceNotFound: ") && reason.ends_with("Nothing was changed."),
-            "{reason}"
-        );
-        assert_eq!(aws.calls(Op::WriteAlias), 0);
-
-        let aws = world();
-        let throttled = shifter::Error::Transient {
-            operation: "GetFunction".into(),
-            message: "Rate exceeded".into(),
-        };
-        aws.fail_next(Op::DescribeFunction, throttled, 1);
-        let e = handle(&aws, from_cloudformation("2"), None)
-            .await
-            .unwrap_err();
-        assert!(e.is_transient());
-        assert!(
-            aws.reply_puts().is_empty(),
-            "the state machine retries a Transient Prepare"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_rollout_requested_event_is_unwrapped_and_marked_as_started_by_eventbridge() {
-        let aws = world();
-        let event: serde_json::Value = serde_json::from_str(include_str!(
-            "../../../events/eventbridge/rollout-requested.json"
-        ))
-        .unwrap();
-        let mut event = event;
-        event["detail"] = request(json!("Canary10Percent5Minutes"), json!({}));
-        let state = handle(&aws, input(event), None).await.unwrap();
-        assert_eq!(state.rollout.started_by.as_deref(), Some("eventbridge"));
-        assert_eq!(state.rollout.alias, ALIAS);
-        // A request that only looks a little like an event is a request, and refused as one.
-        let odd = json!({"source": "shifter", "detail-type": "Rollout Requested", "detail": "x"});
-        let err = handle(&aws, input(odd), None).await.unwrap_err();
-        assert_eq!(err.error_type(), "InvalidRequest");
-        // A request started any other way says nothing about who started it.
-        let aws = world();
-        let state = handle(&aws, input(request(json!("AllAtOnce"), json!({}))), None)
-            .await
-            .unwrap();
-        assert_eq!(state.rollout.started_by, None);
-    }
-
-    #[tokio::test]
-    async fn prepares_and_announces_without_touching_the_alias() {
-        let aws = world();
-        let state = handle(
-            &aws,
-            input(request(json!("Canary10Percent5Minutes"), json!({}))),
-            None,
-        )
-        .await
-        .unwrap();
-        assert_eq!(state.rollout.rollout_id, "r-1");
-        assert_eq!(state.rollout.target_version, "2");
-        assert_eq!(state.rollout.plan.steps.len(), 2);
-        assert!(!state.done && state.error.is_none());
-        assert_eq!(aws.calls(Op::WriteAlias), 0);
-        let sent = aws.notifications();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].1.event_type, EventType::RolloutStarted);
-    }
-
-    #[tokio::test]
-    async fn the_stack_topic_is_the_default() {
-        let aws = world();
-        let req = request(json!("AllAtOnce"), json!({"notificationTopicArn": null}));
-        let state = handle(&aws, input(req.clone()), Some(TOPIC)).await.unwrap();
-        assert_eq!(state.rollout.notification_topic_arn.as_deref(), Some(TOPIC));
-        let state = handle(&aws, input(req), None).await.unwrap();
-        assert_eq!(state.rollout.notification_topic_arn, None);
-    }
-
-    #[tokio::test]
-    async fn rejections_carry_stable_names() {
-        let aws = world();
-        let bad = handle(
-            &aws,
-            input(request(
-                json!("Canary10Percent5Minutes"),
-                json!({"alias": ""}),
-            )),
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(bad.error_type(), "InvalidRequest");
-
-        aws.force_alias(FUNCTION, ALIAS, Routing::split("1", "2", 1000));
-        let busy = handle(
-            &aws,
-            input(request(json!("Canary10Percent5Minutes"), json!({}))),
-            None,
-        )
-        .await
-        .unwrap_err();
-        assert_eq!(busy.error_type(), "AliasBusy");
-        assert_eq!(aws.calls(Op::WriteAlias), 0);
-        assert!(aws.notifications().is_empty());
-
-        let mut old = input(json!({}));
-        old.schema_version = 9;
-        assert_eq!(
-            handle(&aws, old, None).await.unwrap_err().error_type(),
-            "InvalidState"
-        );
-    }
-}
+mod tests;

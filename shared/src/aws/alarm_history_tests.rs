@@ -99,18 +99,19 @@ fn only_a_move_into_alarm_counts() {
 }
 
 #[tokio::test]
-async fn the_caller_is_the_configured_region_and_the_sts_account() {
+async fn the_caller_is_the_configured_region_and_the_sts_account_and_partition() {
     let who = mock!(aws_sdk_sts::Client::get_caller_identity).then_output(|| {
         GetCallerIdentityOutput::builder()
             .account("123456789012")
-            .arn("arn:aws:iam::123456789012:user/ci")
+            .arn("arn:aws-cn:iam::123456789012:user/ci")
             .build()
     });
-    let ports = sts_ports(&[&who], "eu-west-1");
+    let ports = sts_ports(&[&who], "cn-north-1");
     assert_eq!(
         ports.caller().await.unwrap(),
         Caller {
-            region: "eu-west-1".into(),
+            partition: "aws-cn".into(),
+            region: "cn-north-1".into(),
             account: "123456789012".into()
         }
     );

@@ -1,4 +1,4 @@
-//! Who the clients act as: the region they are configured for and the account STS names.
+//! Who the clients act as: the region they are configured for, and the account and partition STS names.
 
 use super::errors::service_error;
 use super::AwsPorts;
@@ -29,7 +29,22 @@ impl CallerIdentity for AwsPorts {
             operation: "GetCallerIdentity".into(),
             message: "the response has no Account".into(),
         })?;
+        // The caller's own ARN (arn:PARTITION:sts::ACCOUNT:... or arn:PARTITION:iam::...) names the partition:
+        // a bare function name resolves to an ARN in it.
+        let partition = out
+            .arn()
+            .and_then(|arn| arn.strip_prefix("arn:"))
+            .and_then(|rest| rest.split(':').next())
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| Error::AwsRejected {
+                operation: "GetCallerIdentity".into(),
+                message: format!(
+                    "the response's Arn ({}) names no partition",
+                    out.arn().unwrap_or("none")
+                ),
+            })?;
         Ok(Caller {
+            partition: partition.to_string(),
             region,
             account: account.to_string(),
         })

@@ -186,6 +186,7 @@ impl CallerIdentity for FakeAws {
     async fn caller(&self) -> Result<Caller> {
         self.lock().begin(Op::Caller)?;
         Ok(Caller {
+            partition: "aws".to_string(),
             region: super::REGION.to_string(),
             account: super::ACCOUNT_ID.to_string(),
         })

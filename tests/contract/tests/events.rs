@@ -213,7 +213,9 @@ async fn write_state_samples() {
         execution_arn: None,
     };
     write("prepare.json", &prepare);
-    let state = shifter_prepare::handle(&aws, prepare, None).await.unwrap();
+    let state = shifter_prepare::handle(&aws, prepare, &Default::default())
+        .await
+        .unwrap();
     let hook = |phase, state: &RolloutState| HookInput {
         schema_version: 1,
         phase,

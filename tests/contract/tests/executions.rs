@@ -221,9 +221,15 @@ async fn a_failed_post_traffic_hook_rolls_back_from_full_traffic() {
 #[tokio::test]
 async fn rejected_requests_end_at_once_and_never_roll_back() {
     type Case = (&'static str, Value, fn(&FakeAws));
-    let cases: [Case; 4] = [
+    let cases: [Case; 5] = [
         ("InvalidRequest", json!({"alias": "7"}), |_| {}),
         ("InvalidRequest", json!({"surprise": true}), |_| {}),
+        // Outside the default HookFunctionArnPattern (this account and region): refused before any write.
+        (
+            "InvalidRequest",
+            json!({"hooks": {"preTraffic": "arn:aws:lambda:us-east-1:210987654321:function:pre-hook"}}),
+            |_| {},
+        ),
         ("ResourceNotFound", json!({"functionName": "nope"}), |_| {}),
         ("AliasBusy", json!({}), |aws| {
             aws.force_alias(FUNCTION, ALIAS, Routing::split("1", "2", 500));
@@ -401,7 +407,11 @@ async fn the_default_topic_and_the_execution_name_reach_the_rollout() {
         async move {
             if resource == "${PrepareFunctionArn}" {
                 let input = shifter_lambda::parse(input).unwrap();
-                let out = shifter_prepare::handle(&aws, input, Some(TOPIC))
+                let settings = shifter_prepare::Settings {
+                    default_topic: Some(TOPIC.to_string()),
+                    ..Default::default()
+                };
+                let out = shifter_prepare::handle(&aws, input, &settings)
                     .await
                     .unwrap();
                 Ok(serde_json::to_value(out).unwrap())

@@ -56,8 +56,15 @@ pub async fn call(aws: &FakeAws, resource: &str, input: Value) -> Result<Value, 
         let out = handler(parsed).await?;
         Ok(serde_json::to_value(out).expect("outputs serialize"))
     }
+    // The template's defaults: no default topic, hooks anywhere in this account and region.
+    let prepare_settings = shifter_prepare::Settings::default();
     let result = match resource {
-        "${PrepareFunctionArn}" => typed(input, |i| shifter_prepare::handle(aws, i, None)).await,
+        "${PrepareFunctionArn}" => {
+            typed(input, |i| {
+                shifter_prepare::handle(aws, i, &prepare_settings)
+            })
+            .await
+        }
         "${RunHookFunctionArn}" => typed(input, |i| shifter_run_hook::handle(aws, i)).await,
         "${AdvanceFunctionArn}" => typed(input, |i| shifter_advance::handle(aws, i)).await,
         "${FinalizeFunctionArn}" => typed(input, |i| shifter_finalize::handle(aws, i)).await,
