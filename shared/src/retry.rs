@@ -305,38 +305,36 @@ mod tests {
         }
     }
 
+    /// Runs `task` with a call that always fails with `error`: how many calls were made, and the last error.
+    async fn always_failing(clock: &FakeClock, task: &str, error: Error) -> (u32, Error) {
+        let calls = AtomicU32::new(0);
+        let out: Result<()> = Retrier { clock }
+            .run(task, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(error.clone())
+            })
+            .await;
+        (calls.load(Ordering::SeqCst), out.unwrap_err())
+    }
+
     #[tokio::test]
     async fn transient_errors_are_retried_with_backoff_then_returned() {
         let clock = FakeClock::default();
-        let retrier = Retrier { clock: &clock };
-        let calls = AtomicU32::new(0);
-        let out: Result<()> = retrier
-            .run("Advance", || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(transient())
-            })
-            .await;
-        assert_eq!(out.unwrap_err().error_type(), "Transient");
-        assert_eq!(calls.load(Ordering::SeqCst), 5, "1 try + 4 retries");
+        let (calls, last) = always_failing(&clock, "Advance", transient()).await;
+        assert_eq!(last.error_type(), "Transient");
+        assert_eq!(calls, 5, "1 try + 4 retries");
         assert_eq!(clock.total_slept(), Duration::from_secs(2 + 4 + 8 + 16));
     }
 
     #[tokio::test]
     async fn throttles_have_their_own_longer_jittered_retries() {
         let clock = FakeClock::default();
-        let retrier = Retrier { clock: &clock };
-        let calls = AtomicU32::new(0);
-        let out: Result<()> = retrier
-            .run("Advance", || async {
-                calls.fetch_add(1, Ordering::SeqCst);
-                Err(Error::Throttled {
-                    operation: "UpdateAlias".into(),
-                    message: "TooManyRequestsException: Rate exceeded".into(),
-                })
-            })
-            .await;
-        assert_eq!(out.unwrap_err().error_type(), "Throttled");
-        let attempts = calls.load(Ordering::SeqCst);
+        let throttled = Error::Throttled {
+            operation: "UpdateAlias".into(),
+            message: "TooManyRequestsException: Rate exceeded".into(),
+        };
+        let (attempts, last) = always_failing(&clock, "Advance", throttled).await;
+        assert_eq!(last.error_type(), "Throttled");
         let rule = THROTTLE_IN_FLIGHT;
         assert_eq!(
             attempts,

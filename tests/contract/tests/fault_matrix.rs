@@ -307,9 +307,6 @@ fn row(driver: &str, t: &Tally) -> String {
     )
 }
 
-const BEGIN: &str = "<!-- fault-matrix:begin -->";
-const END: &str = "<!-- fault-matrix:end -->";
-
 #[tokio::test]
 async fn every_fault_at_every_call_leaves_the_alias_on_one_version_in_both_drivers() {
     let local = matrix(local_run).await;
@@ -338,27 +335,7 @@ async fn every_fault_at_every_call_leaves_the_alias_on_one_version_in_both_drive
     );
 
     // docs/reliability.md carries the same table.
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reliability.md");
-    let doc = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = format!("{BEGIN}\n{table}\n{END}");
-    let current = doc
-        .find(BEGIN)
-        .zip(doc.find(END))
-        .map(|(b, e)| &doc[b..e + END.len()]);
-    if std::env::var_os("SHIFTER_WRITE_RELIABILITY").is_some() {
-        let updated = match current {
-            Some(old) => doc.replace(old, &generated),
-            None => format!("{doc}{generated}\n"),
-        };
-        std::fs::write(&path, updated).unwrap();
-        return;
-    }
-    assert_eq!(
-        current,
-        Some(generated.as_str()),
-        "docs/reliability.md's fault-matrix table is out of date: run \
-         `SHIFTER_WRITE_RELIABILITY=1 cargo test -p shifter-contract-tests --test fault_matrix`"
-    );
+    reliability_doc_section("fault-matrix", &table, "fault_matrix");
 }
 
 #[test]

@@ -284,9 +284,6 @@ fn table(f: &Figures) -> String {
     lines.join("\n")
 }
 
-const BEGIN: &str = "<!-- scale:begin -->";
-const END: &str = "<!-- scale:end -->";
-
 #[tokio::test(start_paused = true)]
 async fn a_thousand_rollouts_share_the_control_plane_without_failing_or_orphaning() {
     let rollouts = std::env::var("SHIFTER_SCALE_ROLLOUTS")
@@ -340,25 +337,5 @@ async fn a_thousand_rollouts_share_the_control_plane_without_failing_or_orphanin
     if rollouts != ROLLOUTS {
         return;
     }
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reliability.md");
-    let doc = std::fs::read_to_string(&path).unwrap_or_default();
-    let generated = format!("{BEGIN}\n{table}\n{END}");
-    let current = doc
-        .find(BEGIN)
-        .zip(doc.find(END))
-        .map(|(b, e)| &doc[b..e + END.len()]);
-    if std::env::var_os("SHIFTER_WRITE_RELIABILITY").is_some() {
-        let updated = match current {
-            Some(old) => doc.replace(old, &generated),
-            None => format!("{doc}{generated}\n"),
-        };
-        std::fs::write(&path, updated).unwrap();
-        return;
-    }
-    assert_eq!(
-        current,
-        Some(generated.as_str()),
-        "docs/reliability.md's scale table is out of date: run \
-         `SHIFTER_WRITE_RELIABILITY=1 cargo test -p shifter-contract-tests --test scale`"
-    );
+    reliability_doc_section("scale", &table, "scale");
 }

@@ -124,3 +124,34 @@ pub fn tail(run: &Execution, n: usize) -> Vec<&str> {
         .map(String::as_str)
         .collect()
 }
+
+/// Keeps a generated table in docs/reliability.md between `<!-- NAME:begin -->` and `<!-- NAME:end -->`:
+/// fails when the doc's copy differs from `table` (a test's run), or rewrites it when
+/// `SHIFTER_WRITE_RELIABILITY` is set. `test` names the test binary, for the message.
+pub fn reliability_doc_section(name: &str, table: &str, test: &str) {
+    let (begin, end) = (
+        format!("<!-- {name}:begin -->"),
+        format!("<!-- {name}:end -->"),
+    );
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/reliability.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = format!("{begin}\n{table}\n{end}");
+    let current = doc
+        .find(&begin)
+        .zip(doc.find(&end))
+        .map(|(b, e)| &doc[b..e + end.len()]);
+    if std::env::var_os("SHIFTER_WRITE_RELIABILITY").is_some() {
+        let updated = match current {
+            Some(old) => doc.replace(old, &generated),
+            None => format!("{doc}{generated}\n"),
+        };
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    assert_eq!(
+        current,
+        Some(generated.as_str()),
+        "docs/reliability.md's {name} table is out of date: run \
+         `SHIFTER_WRITE_RELIABILITY=1 cargo test -p shifter-contract-tests --test {test}`"
+    );
+}
