@@ -266,7 +266,16 @@ fn retryable(names: &[&str], error: &Error) -> bool {
 /// A fraction in [0, 1) from the time and the retry's number: full jitter for the local driver, repeatable
 /// under a fake clock.
 fn jitter(now_millis: u64, n: u32) -> f64 {
-    let mut z = now_millis ^ (u64::from(n) << 48) ^ 0x9E37_79B9_7F4A_7C15;
+    fraction(now_millis ^ (u64::from(n) << 48) ^ SPLITMIX_GAMMA)
+}
+
+/// splitmix64's increment: a seed advanced by it and passed to [`fraction`] gives the next number of a sequence.
+pub const SPLITMIX_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// splitmix64's finalizer as a fraction in [0, 1): jitter that repeats for the same seed, with no random-number
+/// dependency (the fake's throttling uses it too).
+pub fn fraction(seed: u64) -> f64 {
+    let mut z = seed;
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;

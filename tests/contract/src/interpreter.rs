@@ -58,7 +58,7 @@ pub struct Timing {
     pub seed: u64,
 }
 
-/// A deterministic source for `JitterStrategy: FULL` (splitmix64).
+/// A deterministic source for `JitterStrategy: FULL` (splitmix64, `shifter::retry::fraction`).
 struct Jitter(u64);
 
 impl Jitter {
@@ -71,12 +71,8 @@ impl Jitter {
     }
 
     fn fraction(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
+        self.0 = self.0.wrapping_add(shifter::retry::SPLITMIX_GAMMA);
+        shifter::retry::fraction(self.0)
     }
 }
 

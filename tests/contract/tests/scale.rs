@@ -8,6 +8,12 @@
 //! Goal: no rollout fails, no alias is left weighted or leased, and every shift comes within its bake plus
 //! N/15 s of the one before (N rollouts queueing for a 15/s budget). The table is in docs/reliability.md;
 //! `SHIFTER_WRITE_RELIABILITY=1` rewrites it; `SHIFTER_SCALE_ROLLOUTS` runs another count and only prints.
+//!
+//! The experiments docs/reliability.md reports (other Retry and SDK settings) are knobs here, off by default:
+//! `SHIFTER_SCALE_THROTTLE=interval,attempts,max_delay` replaces every Task's throttle Retry,
+//! `SHIFTER_SCALE_THROTTLE_PREPARE=…` Prepare's alone, `SHIFTER_SCALE_SDK=max_attempts,max_backoff_seconds` the SDK's.
+//! With a knob set the test still prints its table, then fails: on the goal where the setting is worse, and
+//! otherwise on the doc's table, which records the settings in the code.
 
 use std::time::Duration;
 
