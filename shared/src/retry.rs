@@ -70,10 +70,12 @@ pub const THROTTLE_BEFORE_START: ThrottleRule = ThrottleRule {
 impl ThrottleRule {
     /// The most retry `n` (1-based) waits; `JitterStrategy: FULL` waits a uniformly random part of it.
     pub fn cap(&self, n: u32) -> Duration {
-        let factor = self.backoff_rate.powi(n.saturating_sub(1).min(64) as i32);
-        let seconds =
-            (f64::from(self.interval_seconds) * factor).min(f64::from(self.max_delay_seconds));
-        Duration::from_secs_f64(seconds)
+        backoff(
+            Duration::from_secs(self.interval_seconds.into()),
+            self.backoff_rate,
+            n,
+            Duration::from_secs(self.max_delay_seconds.into()),
+        )
     }
 
     /// The Retry entry the ASL carries for this rule.
@@ -121,8 +123,12 @@ impl RetryRule {
 
     /// The wait before retry `n` (1-based).
     pub fn delay(&self, n: u32) -> Duration {
-        let factor = self.backoff_rate.powi(n.saturating_sub(1) as i32);
-        Duration::from_secs_f64(f64::from(self.interval_seconds) * factor)
+        backoff(
+            Duration::from_secs(self.interval_seconds.into()),
+            self.backoff_rate,
+            n,
+            Duration::MAX,
+        )
     }
 
     /// The waits of every retry together: how long the rule can hold a Task back on top of its attempts.
@@ -261,6 +267,15 @@ impl<C: Clock> Retrier<'_, C> {
 
 fn retryable(names: &[&str], error: &Error) -> bool {
     names.contains(&error.error_type())
+}
+
+/// The wait before retry `n` (1-based) of an exponential backoff: `first × rate^(n-1)`, at most `cap`. Step
+/// Functions' Retry (IntervalSeconds, BackoffRate, MaxDelaySeconds) and the SDK's standard mode (initial backoff,
+/// doubling, max backoff) both wait so, before any jitter.
+pub fn backoff(first: Duration, rate: f64, n: u32, cap: Duration) -> Duration {
+    let factor = rate.powi(n.saturating_sub(1).min(64) as i32);
+    let seconds = (first.as_secs_f64() * factor).min(cap.as_secs_f64());
+    Duration::try_from_secs_f64(seconds).unwrap_or(cap)
 }
 
 /// A fraction in [0, 1) from the time and the retry's number: full jitter for the local driver, repeatable

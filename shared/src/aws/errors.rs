@@ -109,22 +109,12 @@ impl Failure {
 
     /// The service-independent meaning: `Throttled`, `Transient` or `AwsRejected`.
     fn into_error(self, operation: &str) -> Error {
-        let operation = operation.to_string();
-        if self.throttled {
-            Error::Throttled {
-                operation,
-                message: self.message,
-            }
-        } else if self.transient {
-            Error::Transient {
-                operation,
-                message: self.message,
-            }
-        } else {
-            Error::AwsRejected {
-                operation,
-                message: self.message,
-            }
+        if self.transient {
+            return self.transient(operation);
+        }
+        Error::AwsRejected {
+            operation: operation.to_string(),
+            message: self.message,
         }
     }
 
@@ -136,6 +126,7 @@ impl Failure {
         }
     }
 
+    /// `Throttled` for a throttle, `Transient` otherwise.
     fn transient(self, operation: &str) -> Error {
         if self.throttled {
             return Error::Throttled {

@@ -179,11 +179,8 @@ impl FakeAws {
                         ),
                     });
                 }
-                let cap = sdk
-                    .initial_backoff
-                    .mul_f64(2f64.powi(i32::try_from(attempt - 1).unwrap_or(i32::MAX)))
-                    .min(sdk.max_backoff);
-                cap.mul_f64(budget.random())
+                crate::retry::backoff(sdk.initial_backoff, 2.0, attempt, sdk.max_backoff)
+                    .mul_f64(budget.random())
             };
             tokio::time::sleep(backoff).await;
         }
